@@ -1,0 +1,100 @@
+# litelab: host library, CUDA kernels, the `litelab` CLI, CUnit tests.
+#   make            build everything (CUDA code compiles without a GPU)
+#   make test       CUnit suites (CPU only)
+#   make gpu-test   GPU tests (needs a GPU; run through the device tool)
+#   make deps       install missing Debian packages (apt-get as root, else prints the command)
+# Every target depends on `deps`, so a fresh machine needs only `make test`.
+
+CUDA_HOME ?= /usr/local/cuda
+NVCC      ?= $(CUDA_HOME)/bin/nvcc
+CC        ?= gcc
+BUILD     ?= build
+
+DEB_PACKAGES := libhdf5-dev hdf5-tools libcunit1-dev gnuplot-nox libcjson-dev pkg-config
+HDF5_CFLAGS  := -I/usr/include/hdf5/serial
+HDF5_LIBS    := -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5
+CJSON_CFLAGS := -I/usr/include/cjson
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+VERSION    := 0.1.0
+
+INCLUDES := -Ilib -Itraces -Iharness -Ianalysis -I$(CUDA_HOME)/include $(HDF5_CFLAGS) $(CJSON_CFLAGS)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp $(INCLUDES) \
+            -DLITELAB_VERSION='"$(VERSION)"' -DLITELAB_GIT_COMMIT='"$(GIT_COMMIT)"'
+# sm_80 (portable kernel on Ampere and newer) and sm_90a (Hopper-only instructions).
+CUDA_ARCH  ?= -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90a,code=sm_90a
+NVCCFLAGS  ?= -O3 -lineinfo
+NVCCFLAGS  += -std=c++17 $(CUDA_ARCH) -Xcompiler -Wall,-Wextra -Ilib -Ikernels \
+              --expt-relaxed-constexpr -Xptxas -warn-spills
+LDLIBS   := $(HDF5_LIBS) -lcjson -L$(CUDA_HOME)/lib64 -lcudart_static -lcupti \
+            -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/extras/CUPTI/lib64 \
+            -lstdc++ -lpthread -ldl -lrt -lm -fopenmp
+
+LIB_SRC     := $(wildcard lib/*.c) $(wildcard traces/*.c) $(wildcard analysis/*.c)
+CUDA_SRC    := $(wildcard kernels/*.cu) $(wildcard lib/*.cu)
+HARNESS_SRC := $(wildcard harness/*.c)
+TEST_SRC    := $(wildcard tests/*.c)
+GPU_TEST_SRC := $(wildcard tests/gpu/*.c)
+
+LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CUDA_SRC:%.cu=$(BUILD)/%.o)
+HARNESS_OBJ  := $(HARNESS_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o)
+GPU_TEST_OBJ := $(GPU_TEST_SRC:%.c=$(BUILD)/%.o)
+DEPS_STAMP   := $(BUILD)/.deps-ok
+
+.PHONY: all deps test gpu-test clean demo
+all: $(BUILD)/litelab $(BUILD)/test_litelab
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+	@test -x $(NVCC) || { echo "CUDA toolkit not found at $(CUDA_HOME) (set CUDA_HOME)"; exit 1; }
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/%.o: %.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.cu $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/liblitelab.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/litelab: $(HARNESS_OBJ) $(BUILD)/liblitelab.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test_litelab: $(TEST_OBJ) $(BUILD)/liblitelab.a
+	$(CC) -o $@ $^ -lcunit $(LDLIBS)
+
+$(BUILD)/gpu_test: $(GPU_TEST_OBJ) $(BUILD)/liblitelab.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+# The CUnit suites; they run the CLI too (bad-input exit codes), so build it first.
+test: $(BUILD)/test_litelab $(BUILD)/litelab
+	cd tests && ../$(BUILD)/test_litelab
+
+gpu-test: $(BUILD)/gpu_test
+	$(BUILD)/gpu_test
+
+# The README's main job: the embedded synthetic trajectory replayed under the
+# dense and LiteAttention policies (CPU backend where there is no GPU).
+demo: $(BUILD)/litelab
+	$(BUILD)/litelab run experiments/default.json -o $(BUILD)/default_trace.h5
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(GPU_TEST_OBJ:.o=.d)

@@ -1,0 +1,28 @@
+// test_main.c: runs every CUnit suite. Each suite file defines one
+// register_*_suite() that adds its tests; a suite that a build leaves out
+// simply is not listed here.
+#include <CUnit/Basic.h>
+#include <stdio.h>
+
+#include "test_suites.h"
+
+int main(void) {
+    if (CU_initialize_registry() != CUE_SUCCESS) return CU_get_error();
+    for (const test_suite_fn *fn = test_suites; *fn; fn++) {
+        if ((*fn)() != CUE_SUCCESS) {
+            fprintf(stderr, "suite registration failed: %s\n", CU_get_error_msg());
+            CU_cleanup_registry();
+            return 1;
+        }
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    if (run == 0) {
+        fprintf(stderr, "no test ran\n");
+        return 1;
+    }
+    return failed ? 1 : 0;
+}
