@@ -1,0 +1,79 @@
+// cuda_attention.h: host API of the CUDA LiteAttention kernels. Plain C, no
+// CUDA types in the interface, so the harness and tests build with gcc.
+// Every CUDA call and launch inside is checked; failures come back as
+// LL_ERR_CUDA / LL_ERR_NO_GPU / LL_ERR_NOMEM with a readable message.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "reference_attention.h"
+#include "skip_list.h"
+#include "tiling.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { LL_KERNEL_AUTO = 0, LL_KERNEL_PORTABLE = 1, LL_KERNEL_HOPPER = 2 } ll_kernel_variant;
+const char *ll_kernel_variant_name(ll_kernel_variant v);
+
+// LL_OK and the GPU's name when a usable CUDA device is present; LL_ERR_NO_GPU
+// with a clear reason otherwise (no driver, no device, too old a device).
+ll_status ll_cuda_probe(char *gpu_name, size_t len, int *sm_major, int *sm_minor, ll_error *err);
+
+// The kernel variant the library picks for this GPU and shape, and the tile
+// sizes it uses (the CPU reference must use the same to agree on skip lists).
+ll_status ll_cuda_pick(const ll_shape *shape, ll_kernel_variant want, ll_kernel_variant *got, ll_tiling *tiling,
+                       ll_error *err);
+
+// Device memory helpers (so callers need no CUDA headers).
+ll_status ll_cuda_malloc(void **dptr, size_t bytes, ll_error *err);
+void ll_cuda_free(void *dptr);
+ll_status ll_cuda_upload(void *dst, const void *src, size_t bytes, ll_error *err);
+ll_status ll_cuda_download(void *dst, const void *src, size_t bytes, ll_error *err);
+ll_status ll_cuda_memset(void *dst, int byte, size_t bytes, ll_error *err);
+ll_status ll_cuda_sync(ll_error *err);
+
+// One forward call on device buffers. q, k, v, o: [B, N, H, D] 16-bit words;
+// lse: [B, H, N] float (may be NULL); read_list/write_list: device rows laid
+// out as ll_skip_list (NULL read_list = dense mode: no list touched, write_list
+// must be NULL); key_tile_flags: device bytes from ll_key_tile_flags or NULL.
+// p->tiling must be the tiling ll_cuda_pick returned for `variant`.
+// The call is asynchronous on the default stream; errors of the launch are
+// checked at once, errors of the execution at the next ll_cuda_sync.
+typedef struct {
+    const uint16_t *q, *k, *v;
+    uint16_t *o;
+    float *lse;
+    const int32_t *read_list;
+    int32_t *write_list;
+    const uint8_t *key_tile_flags;
+    ll_list_encoding encoding;
+} ll_cuda_args;
+ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, const ll_cuda_args *a, ll_error *err);
+
+// ---------------------------------------------------------------------------
+// The context: like the production Python class, it owns per-layer
+// double-buffered skip lists on the device (step t reads A, writes B; t+1
+// reads B, writes A), with reset, threshold and enable/disable.
+typedef struct ll_cuda_ctx ll_cuda_ctx;
+ll_status ll_cuda_ctx_create(ll_cuda_ctx **out, const ll_shape *shape, int n_layers, ll_kernel_variant want,
+                             ll_list_encoding enc, float threshold, int enabled, ll_error *err);
+void ll_cuda_ctx_destroy(ll_cuda_ctx *ctx);
+void ll_cuda_ctx_reset(ll_cuda_ctx *ctx);  // all lists full again
+ll_status ll_cuda_ctx_set_threshold(ll_cuda_ctx *ctx, float threshold, ll_error *err);
+void ll_cuda_ctx_enable(ll_cuda_ctx *ctx, int enabled);
+ll_tiling ll_cuda_ctx_tiling(const ll_cuda_ctx *ctx);
+ll_kernel_variant ll_cuda_ctx_variant(const ll_cuda_ctx *ctx);
+// Must-do / must-skip key tiles for every layer (host bytes, k_tiles long; NULL clears).
+ll_status ll_cuda_ctx_set_key_tile_flags(ll_cuda_ctx *ctx, const uint8_t *flags, ll_error *err);
+// Runs `layer` on device buffers and swaps its lists when skipping is enabled.
+ll_status ll_cuda_ctx_forward(ll_cuda_ctx *ctx, int layer, const uint16_t *q, const uint16_t *k, const uint16_t *v,
+                              uint16_t *o, float *lse, float softmax_scale, ll_error *err);
+// Copies the list `layer` reads next to the host (dst allocated with matching dims).
+ll_status ll_cuda_ctx_read_list(ll_cuda_ctx *ctx, int layer, ll_skip_list *dst, ll_error *err);
+
+#ifdef __cplusplus
+}
+#endif
