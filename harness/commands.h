@@ -11,7 +11,16 @@ typedef struct {
     const char *summary;
 } ll_command;
 
-int cmd_synth(int argc, char **argv);
+// Weak: the dispatcher lists only the commands that are built.
+#define LL_COMMAND(name) int name(int argc, char **argv) __attribute__((weak));
+LL_COMMAND(cmd_synth)
+LL_COMMAND(cmd_run)
+LL_COMMAND(cmd_capture)
+LL_COMMAND(cmd_info)
+LL_COMMAND(cmd_validate)
+LL_COMMAND(cmd_bench)
+LL_COMMAND(cmd_report)
+LL_COMMAND(cmd_calibrate)
 
 // Prints "litelab <cmd>: <message>" to stderr and returns the exit code for s.
 #include "common.h"

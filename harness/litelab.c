@@ -6,7 +6,14 @@
 #include "commands.h"
 
 static const ll_command commands[] = {
+    {"run", cmd_run, "run an experiment: replay policies over a trajectory, write an HDF5 trace"},
     {"synth", cmd_synth, "generate a synthetic video-DiT trajectory as an HDF5 capture"},
+    {"capture", cmd_capture, "record tile-level attention maps from dense runs"},
+    {"info", cmd_info, "summarise a trace or capture file"},
+    {"validate", cmd_validate, "check a trace or capture file against its format"},
+    {"bench", cmd_bench, "time the CUDA kernels with CUPTI (GPU)"},
+    {"report", cmd_report, "tables and gnuplot figures from traces"},
+    {"calibrate", cmd_calibrate, "per-step threshold schedule within an error budget"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
@@ -17,7 +24,8 @@ static void print_help(FILE *f) {
             "usage: litelab <command> [options]    (litelab <command> --help for details)\n\ncommands:\n",
             LITELAB_VERSION, LITELAB_GIT_COMMIT);
     fprintf(f, "  %-10s %s\n", "help", "list the commands");
-    for (int i = 0; i < n_commands; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    for (int i = 0; i < n_commands; i++)
+        if (commands[i].run) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\nexit codes: 0 ok, 2 usage, 3 invalid input, 4 I/O error, 5 corrupt or foreign file,\n"
             "6 out of memory, 7 no usable GPU, 8 CUDA error, 9 internal error\n");
@@ -38,7 +46,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (int i = 0; i < n_commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (commands[i].run && !strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "litelab: unknown command '%s' (litelab help lists them)\n", argv[1]);
     return ll_exit_code(LL_ERR_USAGE);
 }

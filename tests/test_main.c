@@ -8,8 +8,8 @@
 
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS) return CU_get_error();
-    for (const test_suite_fn *fn = test_suites; *fn; fn++) {
-        if ((*fn)() != CUE_SUCCESS) {
+    for (int i = 0; i < n_test_suites; i++) {
+        if (test_suites[i] && test_suites[i]() != CUE_SUCCESS) {
             fprintf(stderr, "suite registration failed: %s\n", CU_get_error_msg());
             CU_cleanup_registry();
             return 1;
