@@ -1,0 +1,19 @@
+// nvtx.h: NVTX ranges (header-only NVTX3 from the CUDA toolkit) so an Nsight
+// Systems timeline reads experiment > policy > step > layer. Costs nothing
+// when no tool is attached.
+#pragma once
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <nvtx3/nvToolsExt.h>
+
+static inline void ll_nvtx_push(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void ll_nvtx_push(const char *fmt, ...) {
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    nvtxRangePushA(name);
+}
+static inline void ll_nvtx_pop(void) { nvtxRangePop(); }
