@@ -27,7 +27,7 @@ CUDA_ARCH  ?= -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90a,code
 NVCCFLAGS  ?= -O3 -lineinfo
 NVCCFLAGS  += -std=c++17 $(CUDA_ARCH) -Xcompiler -Wall,-Wextra -Ilib -Ikernels \
               --expt-relaxed-constexpr -Xptxas -warn-spills
-LDLIBS   := $(HDF5_LIBS) -lcjson -L$(CUDA_HOME)/lib64 -lcudart_static -lcupti \
+LDLIBS   := -Wl,--as-needed $(HDF5_LIBS) -lcjson -L$(CUDA_HOME)/lib64 -lcudart_static -lcupti \
             -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/extras/CUPTI/lib64 \
             -lstdc++ -lpthread -ldl -lrt -lm -fopenmp
 
@@ -43,7 +43,7 @@ TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o)
 GPU_TEST_OBJ := $(GPU_TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP   := $(BUILD)/.deps-ok
 
-.PHONY: all deps test gpu-test clean demo
+.PHONY: all deps test gpu-test clean demo device-libs
 all: $(BUILD)/litelab $(BUILD)/test_litelab
 
 deps: $(DEPS_STAMP)
@@ -93,6 +93,12 @@ gpu-test: $(BUILD)/gpu_test
 # dense and LiteAttention policies (CPU backend where there is no GPU).
 demo: $(BUILD)/litelab
 	$(BUILD)/litelab run experiments/default.json -o $(BUILD)/default_trace.h5
+
+# Shared libraries the GPU machine's image lacks, carried with the build folder
+# (run there with LD_LIBRARY_PATH=build/device-libs).
+device-libs: all
+	mkdir -p $(BUILD)/device-libs
+	cp -L /usr/lib/x86_64-linux-gnu/libcjson.so.1 /usr/lib/x86_64-linux-gnu/libgomp.so.1 $(BUILD)/device-libs/
 
 clean:
 	rm -rf $(BUILD)
