@@ -29,6 +29,19 @@ ll_status ll_gpu_timer_begin(ll_gpu_timer *t, ll_error *err);
 ll_status ll_gpu_timer_end(ll_gpu_timer *t, double *kernel_ms, int *n_kernels, ll_kernel_record *records,
                            int max_records, ll_error *err);
 
+// CUDA events on the default stream, to cross-check the CUPTI figures once
+// per run (an event pair also counts the launch gaps between kernels, so it
+// reads slightly longer than the sum of kernel durations).
+typedef struct ll_gpu_events ll_gpu_events;
+ll_status ll_gpu_events_create(ll_gpu_events **out, ll_error *err);
+void ll_gpu_events_destroy(ll_gpu_events *e);
+ll_status ll_gpu_events_begin(ll_gpu_events *e, ll_error *err);
+ll_status ll_gpu_events_end(ll_gpu_events *e, double *ms, ll_error *err);  // synchronises
+
+// The current GPU's L2 cache size in bytes (benchmarks rotate input buffers
+// that would fit in it, so no run reads warm data).
+ll_status ll_gpu_l2_bytes(size_t *bytes, ll_error *err);
+
 #ifdef __cplusplus
 }
 #endif
