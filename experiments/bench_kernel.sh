@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench_kernel.sh: the one command that produces kernel_bench_<gpu>.csv on a GPU machine:
+# `litelab bench` (CUPTI kernel times) first, then experiments/bench_peers.py (torch SDPA
+# flash and cuDNN, FlexAttention block-sparse; CUDA events) appending to the same CSV,
+# then a short table of all rows.
+#
+#   experiments/bench_kernel.sh [--quick] [--shapes L] [--kept L] [--masks L] [--reps N]
+#                               [--warmup N] [--dtype T] [--seed N] [--kernel K] [--encoding E]
+#
+# Files go to $OUT when it is set, else to experiments/results/: kernel_bench_<gpu>.csv, the
+# two logs, and kernel_bench_<gpu>.txt (this command line, date, commit, driver).
+# Needs build/litelab (run make first) and python3 with PyTorch >= 2.5. Shared libraries
+# the machine lacks may be put in build/device-libs (make device-libs); they are used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+all_args="$*"
+common=()        # options both programs take
+litelab_only=()  # options of litelab bench alone
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) common+=("$1"); shift ;;
+    --shapes|--kept|--masks|--reps|--warmup|--dtype|--seed)
+        [ $# -ge 2 ] || { echo "bench_kernel.sh: $1 needs a value" >&2; exit 2; }
+        common+=("$1" "$2"); shift 2 ;;
+    --kernel|--encoding)
+        [ $# -ge 2 ] || { echo "bench_kernel.sh: $1 needs a value" >&2; exit 2; }
+        litelab_only+=("$1" "$2"); shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench_kernel.sh: unknown option '$1' (--help lists them)" >&2; exit 2 ;;
+    esac
+done
+
+LITELAB=${LITELAB:-build/litelab}
+[ -x "$LITELAB" ] || { echo "bench_kernel.sh: $LITELAB not found: run make first" >&2; exit 2; }
+if [ -d build/device-libs ]; then
+    export LD_LIBRARY_PATH="$PWD/build/device-libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+gpu=$("$LITELAB" bench --gpu-name)  # exits 7 with "no usable GPU" on a machine without one
+outdir=${OUT:-experiments/results}
+mkdir -p "$outdir"
+csv="$outdir/kernel_bench_$gpu.csv"
+{
+    echo "command: experiments/bench_kernel.sh $all_args"
+    echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "litelab: $("$LITELAB" --version)"
+    echo "gpu: $(nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null || echo unknown)"
+    echo "torch: $(python3 -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>/dev/null || echo unavailable)"
+} > "$outdir/kernel_bench_$gpu.txt"
+
+"$LITELAB" bench ${common[@]+"${common[@]}"} ${litelab_only[@]+"${litelab_only[@]}"} -o "$csv" \
+    2>&1 | tee "$outdir/kernel_bench_$gpu.litelab.log"
+python3 experiments/bench_peers.py ${common[@]+"${common[@]}"} -o "$csv" \
+    2>&1 | tee "$outdir/kernel_bench_$gpu.peers.log"
+
+echo
+echo "== $csv =="
+python3 - "$csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+cols = [("kernel", 18), ("B", 2), ("H", 3), ("N", 6), ("D", 4), ("mask", 7), ("mode", 13), ("kept_fraction", 6),
+        ("ms_median", 10), ("tflops_dense_equiv", 9), ("tflops_executed", 9)]
+heads = {"kept_fraction": "kept", "ms_median": "median_ms", "tflops_dense_equiv": "TF_dense",
+         "tflops_executed": "TF_exec"}
+print(" ".join(heads.get(c, c).rjust(w) if i > 5 else heads.get(c, c).ljust(w) for i, (c, w) in enumerate(cols)))
+for r in rows:
+    cells = []
+    for i, (c, w) in enumerate(cols):
+        v = r[c]
+        if c == "kept_fraction": v = f"{float(v):.3f}"
+        if c == "ms_median": v = f"{float(v):.3f}"
+        if c.startswith("tflops"): v = f"{float(v):.1f}"
+        cells.append(v.rjust(w) if i > 5 else v.ljust(w))
+    print(" ".join(cells))
+EOF
