@@ -59,6 +59,22 @@ ll_status ll_reference_forward(const ll_attn_params *p, const ll_reference_optio
 // first bad element (b, n, h, d).
 ll_status ll_check_finite(const ll_shape *s, const uint16_t *x, const char *what, ll_error *err);
 
+// ---------------------------------------------------------------------------
+// Building blocks shared by the reference and tile_maps.c (fp32 scores exactly
+// as the reference computes them, so both see bit-identical scores).
+// One head's keys as float, transposed to [D][ll_ref_padded_n(N)] with zero
+// columns past N; queries of a query tile as float [block_m][D], zero rows past
+// the tile's last row.
+static inline int ll_ref_padded_n(int N) { return (N + 15) / 16 * 16; }
+void ll_ref_load_keys_t(const ll_shape *s, const uint16_t *k, int b, int h, int n_begin, int n_end, float *kt);
+void ll_ref_load_queries(const ll_shape *s, const ll_tiling *t, const uint16_t *q, int b, int h, int qt,
+                         float *qs);
+// Raw scores of query rows [0, round_up(rows, 8)) against key columns
+// [col0, col0 + round_up(cols, 8)) into s (row stride ld_s); cols past N read
+// the zero padding. fp32 accumulation in d order.
+void ll_ref_tile_scores(const float *qs, int rows, const float *kt, int n_pad, int D, int col0, int cols, float *s,
+                        int ld_s);
+
 #ifdef __cplusplus
 }
 #endif
