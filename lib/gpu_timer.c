@@ -147,7 +147,8 @@ static ll_status require_gpu(ll_error *err) {
     if (e != cudaSuccess)  // "insufficient driver" is also what a machine with no driver at all reports
         return ll_fail(err, LL_ERR_NO_GPU, "no usable GPU: cudaGetDeviceCount: %s (%s)%s", cudaGetErrorString(e),
                        cudaGetErrorName(e),
-                       e == cudaErrorInsufficientDriver ? "; no NVIDIA driver, or one older than this CUDA runtime" : "");
+                       e == cudaErrorInsufficientDriver ? "; no NVIDIA driver, or one older than this CUDA runtime"
+                                                        : "");
     if (n < 1) return ll_fail(err, LL_ERR_NO_GPU, "no usable GPU: the CUDA runtime sees no device");
     return LL_OK;
 }
