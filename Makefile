@@ -104,3 +104,14 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(GPU_TEST_OBJ:.o=.d)
+
+# Speed of the CPU reference (experiments/results/cpu_reference_speed.md);
+# a program of its own, not a test. Options: build/bench_reference --help.
+.PHONY: bench-reference
+bench-reference: $(BUILD)/bench_reference
+	$(BUILD)/bench_reference
+
+$(BUILD)/bench_reference: $(BUILD)/experiments/bench_reference.o $(BUILD)/liblitelab.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+-include $(BUILD)/experiments/bench_reference.d
