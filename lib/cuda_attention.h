@@ -9,6 +9,7 @@
 #include "common.h"
 #include "reference_attention.h"
 #include "skip_list.h"
+#include "tile_maps.h"
 #include "tiling.h"
 
 #ifdef __cplusplus
@@ -73,6 +74,23 @@ ll_status ll_cuda_ctx_forward(ll_cuda_ctx *ctx, int layer, const uint16_t *q, co
                               uint16_t *o, float *lse, float softmax_scale, ll_error *err);
 // Copies the list `layer` reads next to the host (dst allocated with matching dims).
 ll_status ll_cuda_ctx_read_list(ll_cuda_ctx *ctx, int layer, ll_skip_list *dst, ll_error *err);
+
+// ---------------------------------------------------------------------------
+// Portable kernel versions, kept runnable side by side (kernels/NOTES.md has
+// what each changed and measured). The version in use decides the tiling
+// ll_cuda_pick returns. Default: the fastest measured; the environment
+// variable LITELAB_PORTABLE_VERSION=N overrides it at first use.
+ll_status ll_cuda_select_portable_version(int version, ll_error *err);  // 0 = default
+int ll_cuda_portable_version(void);                                       // the one in use (>= 1)
+const char *ll_cuda_portable_version_summary(int version);               // NULL if unknown
+
+// Tile maps (lib/tile_maps.h) of a dense call, computed on the GPU: q, k are
+// device buffers [B, N, H, D]; p->shape, p->tiling (block_m 128, block_n a
+// multiple of 64, e.g. ll_cuda_pick's) and p->softmax_scale are used; out is
+// a host map allocated with matching dimensions. Synchronous. What `litelab
+// capture` uses at Wan scale; agrees with ll_tile_map_compute to fp32 rounding.
+ll_status ll_cuda_tile_map(const ll_attn_params *p, const uint16_t *q, const uint16_t *k, ll_tile_map *out,
+                           ll_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,375 @@
+// portable_attention.cu: the portable LiteAttention forward kernel (sm_80
+// and newer: cp.async, ldmatrix, mma.sync m16n8k16), FlashAttention-2 style,
+// plus the QK-skip criterion and the skip-list reader/writer.
+//
+// One CTA per (query tile, head, batch). It walks only the tiles of its read
+// list (kernels/skip_list_device.cuh): a skipped tile costs no load and no
+// math, and the prefetch of the next K/V tile follows the list order. For each
+// computed tile: S = Q K^T (fp32), criterion against the running row max
+// BEFORE the tile, online softmax in log2 units, O += P V. The warps' criteria
+// meet in a small shared array across the one barrier each tile already
+// needs; thread 0 turns them into keep decisions (first tile and must-do
+// tiles always kept); at the end one warp writes the list row.
+//
+// Versions (llm.c style: all stay runnable, LITELAB_PORTABLE_VERSION=N or
+// ll_cuda_select_portable_version; figures in kernels/NOTES.md):
+//   v1: 8 warps x 16 query rows (Bm = 128), Q held in registers, Bn = 128,
+//       K/V double-buffered in shared memory (padded rows: conflict-free
+//       ldmatrix), one barrier per tile.
+//   v2: 4 warps x 32 query rows (Bm = 128), Q re-read from shared memory per
+//       k-step, Bn = 64, two CTAs per SM: half the K/V shared-memory reads
+//       per FLOP of v1 (each warp reuses a K/V fragment for two row blocks).
+#include <math.h>
+#include <stdint.h>
+
+#include "mma_sm80.cuh"
+#include "portable_attention.h"
+#include "skip_list_device.cuh"
+#include "softmax_criterion.cuh"
+#include "tile_load.cuh"
+
+namespace ll {
+
+// Compile-time shape of one kernel version.
+template <int D_, int BN_, int WARPS_, int MT_, bool Q_IN_REGS_, int MIN_BLOCKS_>
+struct PortableConfig {
+    static constexpr int D = D_, BN = BN_, WARPS = WARPS_, MT = MT_, MIN_BLOCKS = MIN_BLOCKS_;
+    static constexpr bool Q_IN_REGS = Q_IN_REGS_;
+    static constexpr int THREADS = WARPS * 32;
+    static constexpr int BM = WARPS * 16 * MT;
+    static constexpr int LD = D + 8;  // shared row pitch in elements: +16 bytes keeps ldmatrix conflict-free
+    static constexpr int TILE_ELEMS = BN * LD;             // one K or V tile
+    static constexpr int STAGE_ELEMS = 2 * TILE_ELEMS;     // K then V
+    // Q is only read before the loop when it lives in registers, so it can
+    // borrow stage 1 (the loop's first prefetch waits for the barrier after it).
+    static constexpr int Q_OFFSET = Q_IN_REGS ? STAGE_ELEMS : 2 * STAGE_ELEMS;
+    static constexpr size_t KV_BYTES =
+        sizeof(uint16_t) * (size_t)(Q_IN_REGS ? (BM * LD > STAGE_ELEMS ? STAGE_ELEMS + BM * LD : 2 * STAGE_ELEMS)
+                                              : 2 * STAGE_ELEMS + BM * LD);
+    static_assert(D % 32 == 0 && BN % 16 == 0, "tile shape");
+};
+
+// Shared-memory list area behind the K/V buffers (skip mode only).
+struct ListSmem {
+    float *crit;        // [2][WARPS] criteria of the last two tiles
+    int *flag;          // scratch for load_read_row
+    int32_t *ranges;    // [k_tiles]
+    uint8_t *flags;     // [k_tiles] key-tile flags (or unused)
+    uint8_t *keep_seq;  // [k_tiles + k_tiles/2 + 1] keep decision per computed tile, in visit order
+};
+__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles) {
+    size_t visits = (size_t)k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
+    return sizeof(float) * 2 * warps + 16 + sizeof(int32_t) * (size_t)k_tiles + (size_t)k_tiles + visits;
+}
+__device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles) {
+    ListSmem s;
+    s.crit = reinterpret_cast<float *>(base);
+    s.flag = reinterpret_cast<int *>(base + sizeof(float) * 2 * warps);
+    s.ranges = reinterpret_cast<int32_t *>(base + sizeof(float) * 2 * warps + 16);
+    s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles);
+    s.keep_seq = s.flags + k_tiles;
+    return s;
+}
+
+template <class Cfg, class T, bool SKIP>
+__global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attention_kernel(const ll_portable_args a) {
+    constexpr int D = Cfg::D, BN = Cfg::BN, BM = Cfg::BM, MT = Cfg::MT, LD = Cfg::LD, THREADS = Cfg::THREADS;
+    constexpr int KS = D / 16;  // k-steps of Q K^T over the head dim
+    constexpr int NT = BN / 8;  // 8-column blocks of a score tile
+    constexpr int DT = D / 8;   // 8-column blocks of the output
+    extern __shared__ __align__(128) unsigned char smem[];
+    uint16_t *s_kv = reinterpret_cast<uint16_t *>(smem);
+    uint16_t *s_q = s_kv + Cfg::Q_OFFSET;
+
+    const int qt = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int N = a.N;
+    const size_t token_stride = (size_t)a.H * D;
+    const size_t head_base = (size_t)b * N * token_stride + (size_t)h * D;
+    const uint16_t *qg = a.q + head_base, *kg = a.k + head_base, *vg = a.v + head_base;
+    const int warp_row0 = qt * BM + warp * 16 * MT;  // first token row of this warp
+    const int warp_valid_rows = N - warp_row0;       // rows at or past this are padding
+
+    // --- the read list (skip mode) or the single dense range
+    TileWalk walk;
+    ListSmem ls;
+    int nranges = 0;
+    const size_t list_row = ((size_t)b * a.H + h) * a.q_tiles + qt;
+    if (SKIP) {
+        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles);
+        if (a.flags)
+            for (int i = tid; i < a.k_tiles; i += THREADS) ls.flags[i] = a.flags[i];
+        nranges = load_read_row<THREADS>(a.read_list + list_row * (a.k_tiles + 1), a.k_tiles, a.exclusive, ls.ranges,
+                                         ls.flag, a.error, b, h, qt);  // ends with a barrier
+        walk.begin(ls.ranges, nranges, a.exclusive, a.flags ? ls.flags : nullptr);
+    } else {
+        walk.begin_dense(a.k_tiles);
+    }
+
+    // --- prologue: Q and the first K/V tile in flight together
+    load_tile_async<BM, D, LD, THREADS>(s_q, qg, qt * BM, N, token_stride);
+    int cur = walk.kt;
+    if (cur >= 0) {
+        load_tile_async<BN, D, LD, THREADS>(s_kv, kg, cur * BN, N, token_stride);
+        load_tile_async<BN, D, LD, THREADS>(s_kv + Cfg::TILE_ELEMS, vg, cur * BN, N, token_stride);
+    }
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+
+    // Q fragments (A operand): lane l addresses row (l/8 & 1)*8 + l%8, column block (l/16)*8.
+    const int q_row = warp * 16 * MT + ((lane >> 3) & 1) * 8 + (lane & 7), q_col = (lane >> 4) * 8;
+    uint32_t q_frag[Cfg::Q_IN_REGS ? MT : 1][Cfg::Q_IN_REGS ? KS : 1][4];
+    if constexpr (Cfg::Q_IN_REGS) {
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++)
+                ldmatrix_x4(q_frag[mt][ks], smem_u32(s_q + (q_row + mt * 16) * LD + ks * 16 + q_col));
+    }
+    // K fragments (B operand of Q K^T): key (l/16)*8 + l%8, column block (l/8 & 1)*8.
+    const int k_row = (lane >> 4) * 8 + (lane & 7), k_col = ((lane >> 3) & 1) * 8;
+    // V fragments (B operand of P V, transposed): key (l/8 & 1)*8 + l%8, column block (l/16)*8.
+    const int v_row = ((lane >> 3) & 1) * 8 + (lane & 7), v_col = (lane >> 4) * 8;
+
+    float o[MT][DT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int dt = 0; dt < DT; dt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) o[mt][dt][e] = 0.0f;
+    OnlineSoftmax<MT, NT, DT> sm;
+    sm.init();
+
+    const bool measure = SKIP && a.write_list != nullptr;
+    int stage = 0, n_computed = 0, prev_kt = -1;
+    while (cur >= 0) {
+        walk.next();
+        const int nxt = walk.kt;
+        cp_async_wait<0>();
+        __syncthreads();  // tile `cur` visible to all; every warp is done with the other stage
+        if (measure && tid == 0 && n_computed > 0) {
+            // Keep decision for the previous tile: its criteria are complete now.
+            const float *c = ls.crit + ((n_computed - 1) & 1) * Cfg::WARPS;
+            float crit = c[0];
+#pragma unroll
+            for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
+            bool must_do = a.flags && ls.flags[prev_kt] == TILE_MUST_DO;
+            bool negligible = n_computed - 1 > 0 && !must_do && crit <= a.threshold;
+            ls.keep_seq[n_computed - 1] = !negligible;
+        }
+        if (nxt >= 0) {
+            uint16_t *dst = s_kv + (stage ^ 1) * Cfg::STAGE_ELEMS;
+            load_tile_async<BN, D, LD, THREADS>(dst, kg, nxt * BN, N, token_stride);
+            load_tile_async<BN, D, LD, THREADS>(dst + Cfg::TILE_ELEMS, vg, nxt * BN, N, token_stride);
+        }
+        cp_async_commit();
+
+        const uint16_t *sk = s_kv + stage * Cfg::STAGE_ELEMS, *sv = sk + Cfg::TILE_ELEMS;
+        // S = Q K^T
+        float s[MT][NT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) s[mt][nt][e] = 0.0f;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            uint32_t qa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                if constexpr (Cfg::Q_IN_REGS) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) qa[mt][e] = q_frag[mt][ks][e];
+                } else {
+                    ldmatrix_x4(qa[mt], smem_u32(s_q + (q_row + mt * 16) * LD + ks * 16 + q_col));
+                }
+            }
+#pragma unroll
+            for (int np = 0; np < NT / 2; np++) {
+                uint32_t kb[4];
+                ldmatrix_x4(kb, smem_u32(sk + (np * 16 + k_row) * LD + ks * 16 + k_col));
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma_16816(T{}, s[mt][2 * np], qa[mt], kb[0], kb[1]);
+                    mma_16816(T{}, s[mt][2 * np + 1], qa[mt], kb[2], kb[3]);
+                }
+            }
+        }
+        if ((cur + 1) * BN > N) mask_columns(s, N - cur * BN);
+
+        // Online softmax; the criterion goes to the shared array of this tile's parity.
+        if (measure) {
+            float crit = sm.template update<true>(s, o, a.scale_log2, warp_valid_rows);
+            if (lane == 0) ls.crit[(n_computed & 1) * Cfg::WARPS + warp] = crit;
+        } else {
+            sm.template update<false>(s, o, a.scale_log2, warp_valid_rows);
+        }
+
+        // O += P V, P rounded to the input type straight from the score registers.
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; kk++) {
+            uint32_t pa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                pa[mt][0] = pack2(T{}, s[mt][2 * kk][0], s[mt][2 * kk][1]);
+                pa[mt][1] = pack2(T{}, s[mt][2 * kk][2], s[mt][2 * kk][3]);
+                pa[mt][2] = pack2(T{}, s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+                pa[mt][3] = pack2(T{}, s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            }
+#pragma unroll
+            for (int dp = 0; dp < D / 16; dp++) {
+                uint32_t vb[4];
+                ldmatrix_x4_trans(vb, smem_u32(sv + (kk * 16 + v_row) * LD + dp * 16 + v_col));
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma_16816(T{}, o[mt][2 * dp], pa[mt], vb[0], vb[1]);
+                    mma_16816(T{}, o[mt][2 * dp + 1], pa[mt], vb[2], vb[3]);
+                }
+            }
+        }
+        stage ^= 1;
+        prev_kt = cur;
+        cur = nxt;
+        n_computed++;
+    }
+
+    // --- the write list: last decision, then one warp replays the writer
+    if (measure) {
+        __syncthreads();  // the last tile's criteria are in shared memory
+        if (warp == 0) {
+            if (tid == 0 && n_computed > 0) {
+                const float *c = ls.crit + ((n_computed - 1) & 1) * Cfg::WARPS;
+                float crit = c[0];
+#pragma unroll
+                for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
+                bool must_do = a.flags && ls.flags[prev_kt] == TILE_MUST_DO;
+                bool negligible = n_computed - 1 > 0 && !must_do && crit <= a.threshold;
+                ls.keep_seq[n_computed - 1] = !negligible;
+            }
+            __syncwarp();
+            write_list_row(ls.ranges, nranges, a.exclusive, a.flags ? ls.flags : nullptr, ls.keep_seq,
+                           a.write_list + list_row * (a.k_tiles + 1), a.k_tiles, a.error, b, h, qt);
+        }
+    }
+
+    // --- epilogue: O = acc / l in the input type, LSE = (m * scale*log2e + log2 l) * ln 2
+    uint16_t *og = a.o + head_base;
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            float l = quad_sum(sm.l[mt][hh]);
+            float inv = l > 0.0f ? 1.0f / l : 0.0f;  // nothing computed: O = 0
+            int row = warp_row0 + mt * 16 + hh * 8 + g;
+            if (row < N) {
+                uint16_t *orow = og + (size_t)row * token_stride + 2 * t;
+#pragma unroll
+                for (int dt = 0; dt < DT; dt++)
+                    *reinterpret_cast<uint32_t *>(orow + dt * 8) =
+                        pack2(T{}, o[mt][dt][2 * hh] * inv, o[mt][dt][2 * hh + 1] * inv);
+                if (a.lse && t == 0)
+                    a.lse[((size_t)b * a.H + h) * N + row] =
+                        l > 0.0f ? (sm.m[mt][hh] * a.scale_log2 + log2f(l)) * 0.69314718055994531f : -INFINITY;
+            }
+        }
+    }
+}
+
+// Every row becomes [2, K-1, end of the full list].
+__global__ void fill_full_lists_kernel(int32_t *lists, size_t rows, int k_tiles, int exclusive) {
+    size_t r = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    int32_t *row = lists + r * (size_t)(k_tiles + 1);
+    row[0] = 2;
+    row[1] = k_tiles - 1;
+    row[2] = exclusive ? -1 : 0;
+}
+
+// ---------------------------------------------------------------------------
+// Versions and their instantiations (only these compile).
+
+using V1D64 = PortableConfig<64, 128, 8, 1, true, 1>;
+using V1D96 = PortableConfig<96, 128, 8, 1, true, 1>;
+using V1D128 = PortableConfig<128, 128, 8, 1, true, 1>;
+using V2D64 = PortableConfig<64, 64, 4, 2, false, 2>;
+using V2D96 = PortableConfig<96, 64, 4, 2, false, 2>;
+using V2D128 = PortableConfig<128, 64, 4, 2, false, 2>;
+
+template <class Cfg>
+static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream) {
+    bool skip = a->read_list != nullptr;
+    size_t smem = Cfg::KV_BYTES + (skip ? list_smem_bytes(Cfg::WARPS, a->k_tiles) : 0);
+    void (*kernel)(const ll_portable_args);
+    if (a->fp16)
+        kernel = skip ? portable_attention_kernel<Cfg, fp16_tag, true> : portable_attention_kernel<Cfg, fp16_tag, false>;
+    else
+        kernel = skip ? portable_attention_kernel<Cfg, bf16_tag, true> : portable_attention_kernel<Cfg, bf16_tag, false>;
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    if (e != cudaSuccess) return e;
+    dim3 grid((unsigned)a->q_tiles, (unsigned)a->H, (unsigned)a->B);
+    kernel<<<grid, Cfg::THREADS, smem, stream>>>(*a);
+    return cudaGetLastError();
+}
+
+template <class C64, class C96, class C128>
+static size_t kv_bytes_for(int D) {
+    return D == 64 ? C64::KV_BYTES : D == 96 ? C96::KV_BYTES : C128::KV_BYTES;
+}
+
+}  // namespace ll
+
+using namespace ll;
+
+static int resolve_version(int version) { return version == 0 ? LL_PORTABLE_DEFAULT_VERSION : version; }
+
+const char *ll_portable_version_summary(int version) {
+    switch (resolve_version(version)) {
+    case 1: return "v1: 8 warps x 16 rows, Q in registers, Bn=128, K/V double-buffered (cp.async), 1 CTA/SM";
+    case 2: return "v2: 4 warps x 32 rows, Q from shared memory, Bn=64, K/V double-buffered, 2 CTAs/SM";
+    }
+    return nullptr;
+}
+
+bool ll_portable_tiling(int version, int D, int *block_m, int *block_n) {
+    if (D != 64 && D != 96 && D != 128) return false;
+    switch (resolve_version(version)) {
+    case 1: *block_m = V1D128::BM; *block_n = V1D128::BN; return true;
+    case 2: *block_m = V2D128::BM; *block_n = V2D128::BN; return true;
+    }
+    return false;
+}
+
+size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip) {
+    switch (resolve_version(version)) {
+    case 1: return kv_bytes_for<V1D64, V1D96, V1D128>(D) + (skip ? list_smem_bytes(V1D128::WARPS, k_tiles) : 0);
+    case 2: return kv_bytes_for<V2D64, V2D96, V2D128>(D) + (skip ? list_smem_bytes(V2D128::WARPS, k_tiles) : 0);
+    }
+    return 0;
+}
+
+cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStream_t stream) {
+    switch (resolve_version(version)) {
+    case 1:
+        if (a->D == 64) return launch_config<V1D64>(a, stream);
+        if (a->D == 96) return launch_config<V1D96>(a, stream);
+        if (a->D == 128) return launch_config<V1D128>(a, stream);
+        break;
+    case 2:
+        if (a->D == 64) return launch_config<V2D64>(a, stream);
+        if (a->D == 96) return launch_config<V2D96>(a, stream);
+        if (a->D == 128) return launch_config<V2D128>(a, stream);
+        break;
+    }
+    return cudaErrorInvalidValue;
+}
+
+cudaError_t ll_fill_full_lists(int32_t *lists, size_t rows, int k_tiles, int exclusive, cudaStream_t stream) {
+    if (rows == 0) return cudaSuccess;
+    unsigned blocks = (unsigned)((rows + 255) / 256);
+    fill_full_lists_kernel<<<blocks, 256, 0, stream>>>(lists, rows, k_tiles, exclusive);
+    return cudaGetLastError();
+}

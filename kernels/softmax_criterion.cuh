@@ -1,0 +1,107 @@
+// softmax_criterion.cuh: the online softmax of one warp's query rows, in
+// log2 units (scale * log2(e) folded into one FMA before exp2), and the
+// QK-skip criterion measured on the way:
+//     crit = max over the warp's valid rows r of (s_r - m_r) * scale * log2(e)
+// with s_r the tile's row maximum of the raw scores and m_r the running row
+// maximum BEFORE the tile (+inf on the first tile, where m_r = -inf). The
+// arithmetic is the CPU reference's fp32 mode, step for step.
+//
+// Register layout (mma C fragments): a warp owns MT blocks of 16 rows; a
+// thread holds rows g and g+8 of each block (g = lane / 4), and in every
+// 8-column block of the scores s[mt][nt] or of the output o[mt][dt] the two
+// columns 2t, 2t+1 (t = lane % 4). A row is spread over the 4 lanes of a quad.
+#pragma once
+#include <math.h>
+
+#include "mma_sm80.cuh"
+
+namespace ll {
+
+__device__ __forceinline__ float quad_max(float x) {
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+    return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(0xffffffffu, x, 1);
+    return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+// Max over the 8 quads of a warp (the quad's lanes already agree).
+__device__ __forceinline__ float warp_max_over_quads(float x) {
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+    return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+}
+
+// Columns at or past `valid_cols` (the partial last key tile) become -inf.
+template <int MT, int NT>
+__device__ __forceinline__ void mask_columns(float (&s)[MT][NT][4], int valid_cols) {
+    const int c0 = 2 * (threadIdx.x & 3);
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                if (nt * 8 + c0 + (e & 1) >= valid_cols) s[mt][nt][e] = -INFINITY;
+}
+
+template <int MT, int NT, int DT>
+struct OnlineSoftmax {
+    float m[MT][2];  // running row maximum of the raw scores
+    float l[MT][2];  // this thread's part of the running row sum (quad-summed at the end)
+
+    __device__ void init() {
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++) {
+                m[mt][hh] = -INFINITY;
+                l[mt][hh] = 0.0f;
+            }
+    }
+
+    // Takes the tile's raw scores s, turns them into probabilities (in place)
+    // relative to the new running maximum, rescales the output accumulator o
+    // and the row sums. Returns this warp's criterion when MEASURE (rows at
+    // or past valid_rows, counted from the warp's first row, are excluded),
+    // -inf otherwise.
+    template <bool MEASURE>
+    __device__ float update(float (&s)[MT][NT][4], float (&o)[MT][DT][4], float scale_log2, int valid_rows) {
+        const int g = (threadIdx.x & 31) >> 2;
+        float crit = -INFINITY;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++) {
+                float tile_max = -INFINITY;
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++)
+                    tile_max = fmaxf(tile_max, fmaxf(s[mt][nt][2 * hh], s[mt][nt][2 * hh + 1]));
+                tile_max = quad_max(tile_max);
+                float m_old = m[mt][hh], m_new = fmaxf(m_old, tile_max);
+                if (MEASURE && mt * 16 + hh * 8 + g < valid_rows)
+                    crit = fmaxf(crit, (tile_max - m_old) * scale_log2);
+                float alpha = fast_exp2((m_old - m_new) * scale_log2);  // 0 on the first tile
+                float m_scaled = m_new * scale_log2, sum = 0.0f;
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        float p = fast_exp2(fmaf(s[mt][nt][2 * hh + e], scale_log2, -m_scaled));
+                        s[mt][nt][2 * hh + e] = p;
+                        sum += p;
+                    }
+                m[mt][hh] = m_new;
+                l[mt][hh] = l[mt][hh] * alpha + sum;
+#pragma unroll
+                for (int dt = 0; dt < DT; dt++) {
+                    o[mt][dt][2 * hh] *= alpha;
+                    o[mt][dt][2 * hh + 1] *= alpha;
+                }
+            }
+        }
+        return MEASURE ? warp_max_over_quads(crit) : crit;
+    }
+};
+
+}  // namespace ll

@@ -1,0 +1,536 @@
+// cuda_attention.cu: the host API of the CUDA kernels (lib/cuda_attention.h).
+// Host C++ compiled by nvcc, exported as plain C. Every CUDA call goes through
+// CUDA_TRY, which names the file, line and call with CUDA's own message; a
+// missing driver or device comes back as LL_ERR_NO_GPU, so the library links
+// and fails gracefully on machines without a GPU (CI).
+#include "cuda_attention.h"
+
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portable_attention.h"
+#include "tile_maps.h"
+#include "tile_overrides.h"
+
+// ---------------------------------------------------------------------------
+// Error handling
+
+static bool is_no_gpu_error(cudaError_t e) {
+    return e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver || e == cudaErrorSystemDriverMismatch ||
+           e == cudaErrorCompatNotSupportedOnDevice || e == cudaErrorDevicesUnavailable ||
+           e == cudaErrorNoKernelImageForDevice || e == cudaErrorStubLibrary;
+}
+
+static ll_status cuda_fail(ll_error *err, cudaError_t e, const char *file, int line, const char *call) {
+    ll_status code = is_no_gpu_error(e) ? LL_ERR_NO_GPU : e == cudaErrorMemoryAllocation ? LL_ERR_NOMEM : LL_ERR_CUDA;
+    return ll_fail(err, code, "%s:%d: %s failed: %s (%s)", file, line, call, cudaGetErrorString(e),
+                   cudaGetErrorName(e));
+}
+
+#define CUDA_TRY(err, call)                                                          \
+    do {                                                                             \
+        cudaError_t cuda_try_e_ = (call);                                            \
+        if (cuda_try_e_ != cudaSuccess) return cuda_fail((err), cuda_try_e_, __FILE__, __LINE__, #call); \
+    } while (0)
+
+static const float LOG2E = 1.44269504088896341f;
+
+// ---------------------------------------------------------------------------
+// Device discovery
+
+const char *ll_kernel_variant_name(ll_kernel_variant v) {
+    switch (v) {
+    case LL_KERNEL_AUTO: return "auto";
+    case LL_KERNEL_PORTABLE: return "portable";
+    case LL_KERNEL_HOPPER: return "hopper";
+    }
+    return "unknown";
+}
+
+ll_status ll_cuda_probe(char *gpu_name, size_t len, int *sm_major, int *sm_minor, ll_error *err) {
+    if (gpu_name && len) gpu_name[0] = '\0';
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaErrorInsufficientDriver || e == cudaErrorStubLibrary)
+        return ll_fail(err, LL_ERR_NO_GPU, "no usable GPU: the NVIDIA driver is missing or older than this CUDA runtime "
+                                           "(%s)", cudaGetErrorString(e));
+    if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0))
+        return ll_fail(err, LL_ERR_NO_GPU, "no usable GPU: no CUDA device found");
+    if (e != cudaSuccess) return ll_fail(err, LL_ERR_NO_GPU, "no usable GPU: %s (%s)", cudaGetErrorString(e),
+                                         cudaGetErrorName(e));
+    int dev = 0;
+    CUDA_TRY(err, cudaGetDevice(&dev));
+    cudaDeviceProp prop;
+    CUDA_TRY(err, cudaGetDeviceProperties(&prop, dev));
+    if (gpu_name && len) {
+        strncpy(gpu_name, prop.name, len - 1);
+        gpu_name[len - 1] = '\0';
+    }
+    if (sm_major) *sm_major = prop.major;
+    if (sm_minor) *sm_minor = prop.minor;
+    if (prop.major < 8)
+        return ll_fail(err, LL_ERR_NO_GPU, "no usable GPU: %s has compute capability %d.%d; the kernels need 8.0 (sm_80) or newer",
+                       prop.name, prop.major, prop.minor);
+    return LL_OK;
+}
+
+// Probes once per process; the answer (and its message) is reused.
+static ll_status require_gpu(ll_error *err) {
+    static int probed = 0;
+    static ll_status status = LL_OK;
+    static ll_error saved;
+    if (!probed) {
+        ll_error_clear(&saved);
+        status = ll_cuda_probe(NULL, 0, NULL, NULL, &saved);
+        probed = 1;
+    }
+    if (status != LL_OK) {
+        if (err) *err = saved;
+        return status;
+    }
+    return LL_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Kernel versions and variants
+
+static int g_version = -1;  // -1: not chosen yet (LITELAB_PORTABLE_VERSION, else default)
+
+int ll_cuda_portable_version(void) {
+    if (g_version < 0) {
+        const char *env = getenv("LITELAB_PORTABLE_VERSION");
+        int v = env ? atoi(env) : 0;
+        g_version = (v >= 1 && v <= LL_PORTABLE_VERSIONS) ? v : LL_PORTABLE_DEFAULT_VERSION;
+    }
+    return g_version;
+}
+
+ll_status ll_cuda_select_portable_version(int version, ll_error *err) {
+    if (version < 0 || version > LL_PORTABLE_VERSIONS)
+        return ll_fail(err, LL_ERR_INVALID, "portable kernel version %d does not exist (1..%d, 0 = default %d)", version,
+                       LL_PORTABLE_VERSIONS, LL_PORTABLE_DEFAULT_VERSION);
+    g_version = version == 0 ? LL_PORTABLE_DEFAULT_VERSION : version;
+    return LL_OK;
+}
+
+const char *ll_cuda_portable_version_summary(int version) {
+    if (version < 0 || version > LL_PORTABLE_VERSIONS) return NULL;
+    return ll_portable_version_summary(version);
+}
+
+static ll_status resolve_variant(ll_kernel_variant want, ll_kernel_variant *got, ll_error *err) {
+    switch (want) {
+    case LL_KERNEL_AUTO:
+    case LL_KERNEL_PORTABLE: *got = LL_KERNEL_PORTABLE; return LL_OK;
+    case LL_KERNEL_HOPPER:
+        return ll_fail(err, LL_ERR_INVALID, "kernel variant 'hopper' is not built in this version of litelab "
+                                            "(use 'portable' or 'auto')");
+    }
+    return ll_fail(err, LL_ERR_INVALID, "unknown kernel variant code %d", (int)want);
+}
+
+ll_status ll_cuda_pick(const ll_shape *shape, ll_kernel_variant want, ll_kernel_variant *got, ll_tiling *tiling,
+                       ll_error *err) {
+    if (!shape || !got || !tiling) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_pick: NULL argument");
+    LL_TRY(ll_shape_validate(shape, "CUDA attention", err));
+    LL_TRY(resolve_variant(want, got, err));
+    int bm = 0, bn = 0;
+    if (!ll_portable_tiling(ll_cuda_portable_version(), shape->D, &bm, &bn))
+        return ll_fail(err, LL_ERR_INTERNAL, "portable kernel version %d has no tiling for D=%d",
+                       ll_cuda_portable_version(), shape->D);
+    tiling->block_m = bm;
+    tiling->block_n = bn;
+    return LL_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Device memory
+
+ll_status ll_cuda_malloc(void **dptr, size_t bytes, ll_error *err) {
+    if (!dptr) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_malloc: NULL result pointer");
+    *dptr = NULL;
+    LL_TRY(require_gpu(err));
+    if (bytes == 0) return LL_OK;
+    cudaError_t e = cudaMalloc(dptr, bytes);
+    if (e == cudaErrorMemoryAllocation) {
+        cudaGetLastError();  // not sticky: clear it
+        *dptr = NULL;
+        return ll_fail(err, LL_ERR_NOMEM, "GPU out of memory allocating %zu bytes (%.2f GiB)", bytes,
+                       bytes / 1073741824.0);
+    }
+    CUDA_TRY(err, e);
+    return LL_OK;
+}
+
+void ll_cuda_free(void *dptr) {
+    if (dptr) cudaFree(dptr);
+}
+
+ll_status ll_cuda_upload(void *dst, const void *src, size_t bytes, ll_error *err) {
+    if (bytes == 0) return LL_OK;
+    if (!dst || !src) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_upload: NULL %s", !dst ? "destination" : "source");
+    LL_TRY(require_gpu(err));
+    CUDA_TRY(err, cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+    return LL_OK;
+}
+
+ll_status ll_cuda_download(void *dst, const void *src, size_t bytes, ll_error *err) {
+    if (bytes == 0) return LL_OK;
+    if (!dst || !src) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_download: NULL %s", !dst ? "destination" : "source");
+    LL_TRY(require_gpu(err));
+    CUDA_TRY(err, cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+    return LL_OK;
+}
+
+ll_status ll_cuda_memset(void *dst, int byte, size_t bytes, ll_error *err) {
+    if (bytes == 0) return LL_OK;
+    if (!dst) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_memset: NULL destination");
+    LL_TRY(require_gpu(err));
+    CUDA_TRY(err, cudaMemset(dst, byte, bytes));
+    return LL_OK;
+}
+
+// The kernels' device-side error record (read list rows that break the
+// invariants, write-list rows that do not fit), one per process.
+static int *g_dev_error = NULL;
+
+static ll_status dev_error_buffer(int **out, ll_error *err) {
+    if (!g_dev_error) {
+        CUDA_TRY(err, cudaMalloc((void **)&g_dev_error, sizeof(int) * LL_DEVERR_WORDS));
+        CUDA_TRY(err, cudaMemset(g_dev_error, 0, sizeof(int) * LL_DEVERR_WORDS));
+    }
+    *out = g_dev_error;
+    return LL_OK;
+}
+
+ll_status ll_cuda_sync(ll_error *err) {
+    LL_TRY(require_gpu(err));
+    CUDA_TRY(err, cudaDeviceSynchronize());
+    if (!g_dev_error) return LL_OK;
+    int e[LL_DEVERR_WORDS];
+    CUDA_TRY(err, cudaMemcpy(e, g_dev_error, sizeof e, cudaMemcpyDeviceToHost));
+    if (e[0] == LL_DEVERR_NONE) return LL_OK;
+    CUDA_TRY(err, cudaMemset(g_dev_error, 0, sizeof e));  // reported once
+    if (e[0] == LL_DEVERR_READ_LIST)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "read list: row (b=%d, h=%d, qtile=%d) breaks the list invariants (len=%d; lengths even and "
+                       "<= k_tiles, ranges in bounds, non-empty, descending); the kernel computed nothing for it",
+                       e[1], e[2], e[3], e[4]);
+    if (e[0] == LL_DEVERR_WRITE_OVERFLOW)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "write list: row (b=%d, h=%d, qtile=%d) needs %d entries but a row holds k_tiles; its ranges "
+                       "alternate with single dropped tiles and do not fit the layout (row left unwritten)",
+                       e[1], e[2], e[3], e[4]);
+    return ll_fail(err, LL_ERR_INTERNAL, "kernel reported unknown device error code %d", e[0]);
+}
+
+// ---------------------------------------------------------------------------
+// One forward call
+
+static ll_status validate_forward(const ll_attn_params *p, const ll_cuda_args *a, ll_error *err) {
+    if (!p || !a) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_forward: NULL %s", !p ? "parameters" : "arguments");
+    LL_TRY(ll_shape_validate(&p->shape, "CUDA attention", err));
+    LL_TRY(ll_tiling_validate(&p->tiling, err));
+    ll_kernel_variant got;
+    ll_tiling want;
+    LL_TRY(ll_cuda_pick(&p->shape, LL_KERNEL_PORTABLE, &got, &want, err));
+    if (p->tiling.block_m != want.block_m || p->tiling.block_n != want.block_n)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "CUDA attention: tiling %dx%d is not the portable kernel's %dx%d for D=%d (take it from "
+                       "ll_cuda_pick)",
+                       p->tiling.block_m, p->tiling.block_n, want.block_m, want.block_n, p->shape.D);
+    if (isnan(p->threshold)) return ll_fail(err, LL_ERR_INVALID, "CUDA attention: threshold is NaN");
+    if (!(p->softmax_scale >= 0) || isinf(p->softmax_scale))
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: softmax_scale %g must be finite and >= 0 (0: 1/sqrt(D))",
+                       (double)p->softmax_scale);
+    if (!a->q || !a->k || !a->v || !a->o)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: %s is NULL",
+                       !a->q ? "Q" : !a->k ? "K" : !a->v ? "V" : "O");
+    // 16-byte copies of Q, K, V rows and 4-byte stores of O pairs.
+    if (((uintptr_t)a->q | (uintptr_t)a->k | (uintptr_t)a->v) & 15u)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: Q, K and V must be 16-byte aligned device buffers");
+    if (((uintptr_t)a->o | (uintptr_t)a->lse) & 3u)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: O and LSE must be 4-byte aligned device buffers");
+    if (!a->read_list && a->write_list)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: dense mode (no read list) takes no write list");
+    if (a->read_list && a->read_list == a->write_list)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: the write list is the read list's buffer (they must be distinct)");
+    if (a->read_list && a->encoding != LL_END_EXCLUSIVE && a->encoding != LL_END_INCLUSIVE_PRODUCTION)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: unknown list encoding code %d", (int)a->encoding);
+    if (p->shape.H > 65535 || p->shape.B > 65535)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: B=%d and H=%d must be <= 65535 (grid limits)",
+                       p->shape.B, p->shape.H);
+    return LL_OK;
+}
+
+ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, const ll_cuda_args *a, ll_error *err) {
+    ll_kernel_variant got;
+    LL_TRY(resolve_variant(variant, &got, err));
+    LL_TRY(validate_forward(p, a, err));
+    LL_TRY(require_gpu(err));
+    const ll_shape *s = &p->shape;
+    int version = ll_cuda_portable_version();
+    ll_portable_args k;
+    memset(&k, 0, sizeof k);
+    k.q = a->q;
+    k.k = a->k;
+    k.v = a->v;
+    k.o = a->o;
+    k.lse = a->lse;
+    k.read_list = a->read_list;
+    k.write_list = a->write_list;
+    k.flags = a->read_list ? a->key_tile_flags : NULL;  // dense mode computes every tile, as the reference
+    k.B = s->B;
+    k.N = s->N;
+    k.H = s->H;
+    k.D = s->D;
+    k.fp16 = s->dtype == LL_FP16;
+    k.exclusive = a->encoding == LL_END_EXCLUSIVE;
+    k.q_tiles = ll_q_tiles(s, &p->tiling);
+    k.k_tiles = ll_k_tiles(s, &p->tiling);
+    k.scale_log2 = ll_softmax_scale(p) * LOG2E;  // the reference's fp32 constant
+    k.threshold = p->threshold;
+    LL_TRY(dev_error_buffer(&k.error, err));
+
+    size_t smem = ll_portable_smem_bytes(version, s->D, k.k_tiles, a->read_list != NULL);
+    int dev = 0, smem_max = 0;
+    CUDA_TRY(err, cudaGetDevice(&dev));
+    CUDA_TRY(err, cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    if (smem > (size_t)smem_max)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "CUDA attention: N=%d (%d key tiles) needs %zu bytes of shared memory per block with the "
+                       "list buffers; this GPU offers %d",
+                       s->N, k.k_tiles, smem, smem_max);
+    CUDA_TRY(err, ll_portable_launch(version, &k, 0));
+    return LL_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Tile maps on the GPU
+
+ll_status ll_cuda_tile_map(const ll_attn_params *p, const uint16_t *q, const uint16_t *k, ll_tile_map *out,
+                           ll_error *err) {
+    if (!p || !q || !k || !out)
+        return ll_fail(err, LL_ERR_INVALID, "GPU tile map: NULL %s", !p ? "parameters" : !q ? "Q" : !k ? "K" : "map");
+    const ll_shape *s = &p->shape;
+    LL_TRY(ll_shape_validate(s, "GPU tile map", err));
+    LL_TRY(ll_tiling_validate(&p->tiling, err));
+    if (!ll_tile_stats_supported(s->D, p->tiling.block_m, p->tiling.block_n))
+        return ll_fail(err, LL_ERR_INVALID, "GPU tile map: tiling %dx%d not supported (block_m 128, block_n a multiple of 64)",
+                       p->tiling.block_m, p->tiling.block_n);
+    if (!(p->softmax_scale >= 0) || isinf(p->softmax_scale))
+        return ll_fail(err, LL_ERR_INVALID, "GPU tile map: softmax_scale %g must be finite and >= 0", (double)p->softmax_scale);
+    if (((uintptr_t)q | (uintptr_t)k) & 15u)
+        return ll_fail(err, LL_ERR_INVALID, "GPU tile map: Q and K must be 16-byte aligned device buffers");
+    int q_tiles = ll_q_tiles(s, &p->tiling), k_tiles = ll_k_tiles(s, &p->tiling);
+    if (!out->max_log2 || !out->mass || out->B != s->B || out->H != s->H || out->q_tiles != q_tiles ||
+        out->k_tiles != k_tiles)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "GPU tile map: output map (B=%d H=%d q_tiles=%d k_tiles=%d) does not match the call "
+                       "(B=%d H=%d q_tiles=%d k_tiles=%d)",
+                       out->B, out->H, out->q_tiles, out->k_tiles, s->B, s->H, q_tiles, k_tiles);
+    if (s->H > 65535 || s->B > 65535)
+        return ll_fail(err, LL_ERR_INVALID, "GPU tile map: B=%d and H=%d must be <= 65535", s->B, s->H);
+    LL_TRY(require_gpu(err));
+    size_t n = (size_t)s->B * s->H * q_tiles * k_tiles;
+    float *d_max = NULL, *d_mass = NULL;
+    LL_TRY(ll_cuda_malloc((void **)&d_max, n * sizeof(float), err));
+    ll_status st = ll_cuda_malloc((void **)&d_mass, n * sizeof(float), err);
+    if (st == LL_OK) {
+        ll_tile_stats_args t;
+        memset(&t, 0, sizeof t);
+        t.q = q;
+        t.k = k;
+        t.max_log2 = d_max;
+        t.mass = d_mass;
+        t.B = s->B;
+        t.N = s->N;
+        t.H = s->H;
+        t.D = s->D;
+        t.fp16 = s->dtype == LL_FP16;
+        t.block_n = p->tiling.block_n;
+        t.q_tiles = q_tiles;
+        t.k_tiles = k_tiles;
+        t.scale_log2 = ll_softmax_scale(p) * LOG2E;
+        cudaError_t e = ll_tile_stats_launch(&t, 0);
+        if (e == cudaSuccess) e = cudaDeviceSynchronize();
+        if (e != cudaSuccess) st = cuda_fail(err, e, __FILE__, __LINE__, "ll_tile_stats_launch");
+    }
+    if (st == LL_OK) st = ll_cuda_download(out->max_log2, d_max, n * sizeof(float), err);
+    if (st == LL_OK) st = ll_cuda_download(out->mass, d_mass, n * sizeof(float), err);
+    ll_cuda_free(d_max);
+    ll_cuda_free(d_mass);
+    return st;
+}
+
+// ---------------------------------------------------------------------------
+// The context: per-layer double-buffered lists on the device
+
+struct ll_cuda_ctx {
+    ll_shape shape;
+    ll_tiling tiling;
+    ll_kernel_variant variant;
+    ll_list_encoding encoding;
+    int n_layers, q_tiles, k_tiles, enabled;
+    float threshold;
+    size_t list_ints;  // int32 per list: B*H*q_tiles rows of k_tiles + 1
+    int32_t *lists;    // device: 2 * n_layers lists, layer l owns lists 2l and 2l+1
+    int *read_index;   // host, per layer: which of its pair is read next
+    uint8_t *flags;    // device key-tile flags, or NULL
+    ll_status sticky;  // a failed reset, reported by the next call
+    ll_error sticky_err;
+};
+
+static int32_t *ctx_list(ll_cuda_ctx *c, int index) { return c->lists + (size_t)index * c->list_ints; }
+
+static ll_status check_threshold(float threshold, ll_error *err) {
+    if (isnan(threshold) || threshold > 0)
+        return ll_fail(err, LL_ERR_INVALID, "threshold %g must be <= 0 and not NaN (log2 units; -inf marks nothing)",
+                       (double)threshold);
+    return LL_OK;
+}
+
+ll_status ll_cuda_ctx_create(ll_cuda_ctx **out, const ll_shape *shape, int n_layers, ll_kernel_variant want,
+                             ll_list_encoding enc, float threshold, int enabled, ll_error *err) {
+    if (!out || !shape) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_ctx_create: NULL argument");
+    *out = NULL;
+    if (n_layers < 1) return ll_fail(err, LL_ERR_INVALID, "CUDA context: n_layers=%d must be >= 1", n_layers);
+    if (enc != LL_END_EXCLUSIVE && enc != LL_END_INCLUSIVE_PRODUCTION)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA context: unknown list encoding code %d", (int)enc);
+    LL_TRY(check_threshold(threshold, err));
+    ll_cuda_ctx *c = (ll_cuda_ctx *)calloc(1, sizeof *c);
+    if (!c) return ll_fail(err, LL_ERR_NOMEM, "CUDA context: out of host memory");
+    ll_status st = ll_cuda_pick(shape, want, &c->variant, &c->tiling, err);
+    if (st != LL_OK) {
+        free(c);
+        return st;
+    }
+    c->shape = *shape;
+    c->encoding = enc;
+    c->n_layers = n_layers;
+    c->threshold = threshold;
+    c->enabled = enabled != 0;
+    c->q_tiles = ll_q_tiles(shape, &c->tiling);
+    c->k_tiles = ll_k_tiles(shape, &c->tiling);
+    c->list_ints = (size_t)shape->B * shape->H * c->q_tiles * (size_t)(c->k_tiles + 1);
+    c->read_index = (int *)calloc((size_t)n_layers, sizeof(int));
+    if (!c->read_index) {
+        free(c);
+        return ll_fail(err, LL_ERR_NOMEM, "CUDA context: out of host memory");
+    }
+    st = ll_cuda_malloc((void **)&c->lists, sizeof(int32_t) * c->list_ints * 2 * (size_t)n_layers, err);
+    if (st != LL_OK) {
+        ll_cuda_ctx_destroy(c);
+        return st;
+    }
+    ll_cuda_ctx_reset(c);
+    if (c->sticky != LL_OK) {
+        if (err) *err = c->sticky_err;
+        st = c->sticky;
+        ll_cuda_ctx_destroy(c);
+        return st;
+    }
+    *out = c;
+    return LL_OK;
+}
+
+void ll_cuda_ctx_destroy(ll_cuda_ctx *ctx) {
+    if (!ctx) return;
+    ll_cuda_free(ctx->lists);
+    ll_cuda_free(ctx->flags);
+    free(ctx->read_index);
+    free(ctx);
+}
+
+void ll_cuda_ctx_reset(ll_cuda_ctx *ctx) {
+    if (!ctx) return;
+    for (int l = 0; l < ctx->n_layers; l++) ctx->read_index[l] = 0;
+    size_t rows = (size_t)ctx->shape.B * ctx->shape.H * ctx->q_tiles * 2 * (size_t)ctx->n_layers;
+    cudaError_t e = ll_fill_full_lists(ctx->lists, rows, ctx->k_tiles, ctx->encoding == LL_END_EXCLUSIVE, 0);
+    if (e != cudaSuccess) {
+        ctx->sticky = cuda_fail(&ctx->sticky_err, e, __FILE__, __LINE__, "ll_fill_full_lists");
+    } else {
+        ctx->sticky = LL_OK;
+    }
+}
+
+ll_status ll_cuda_ctx_set_threshold(ll_cuda_ctx *ctx, float threshold, ll_error *err) {
+    if (!ctx) return ll_fail(err, LL_ERR_INVALID, "CUDA context: NULL");
+    LL_TRY(check_threshold(threshold, err));
+    ctx->threshold = threshold;
+    return LL_OK;
+}
+
+void ll_cuda_ctx_enable(ll_cuda_ctx *ctx, int enabled) {
+    if (ctx) ctx->enabled = enabled != 0;
+}
+
+ll_tiling ll_cuda_ctx_tiling(const ll_cuda_ctx *ctx) { return ctx->tiling; }
+ll_kernel_variant ll_cuda_ctx_variant(const ll_cuda_ctx *ctx) { return ctx->variant; }
+
+ll_status ll_cuda_ctx_set_key_tile_flags(ll_cuda_ctx *ctx, const uint8_t *flags, ll_error *err) {
+    if (!ctx) return ll_fail(err, LL_ERR_INVALID, "CUDA context: NULL");
+    if (!flags) {
+        ll_cuda_free(ctx->flags);
+        ctx->flags = NULL;
+        return LL_OK;
+    }
+    for (int kt = 0; kt < ctx->k_tiles; kt++)
+        if (flags[kt] > LL_TILE_MUST_SKIP)
+            return ll_fail(err, LL_ERR_INVALID, "CUDA context: key_tile_flags[%d] = %d is not a tile flag", kt, flags[kt]);
+    if (!ctx->flags) LL_TRY(ll_cuda_malloc((void **)&ctx->flags, (size_t)ctx->k_tiles, err));
+    return ll_cuda_upload(ctx->flags, flags, (size_t)ctx->k_tiles, err);
+}
+
+ll_status ll_cuda_ctx_forward(ll_cuda_ctx *ctx, int layer, const uint16_t *q, const uint16_t *k, const uint16_t *v,
+                              uint16_t *o, float *lse, float softmax_scale, ll_error *err) {
+    if (!ctx) return ll_fail(err, LL_ERR_INVALID, "CUDA context: NULL");
+    if (ctx->sticky != LL_OK) {
+        if (err) *err = ctx->sticky_err;
+        return ctx->sticky;
+    }
+    if (layer < 0 || layer >= ctx->n_layers)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA context: layer %d out of range (0..%d)", layer, ctx->n_layers - 1);
+    ll_attn_params p;
+    memset(&p, 0, sizeof p);
+    p.shape = ctx->shape;
+    p.tiling = ctx->tiling;
+    p.softmax_scale = softmax_scale;
+    p.threshold = ctx->threshold;
+    ll_cuda_args a;
+    memset(&a, 0, sizeof a);
+    a.q = q;
+    a.k = k;
+    a.v = v;
+    a.o = o;
+    a.lse = lse;
+    a.encoding = ctx->encoding;
+    if (ctx->enabled) {
+        int r = ctx->read_index[layer];
+        a.read_list = ctx_list(ctx, 2 * layer + r);
+        a.write_list = ctx_list(ctx, 2 * layer + (1 - r));
+        a.key_tile_flags = ctx->flags;
+    }
+    LL_TRY(ll_cuda_forward(ctx->variant, &p, &a, err));
+    if (ctx->enabled) ctx->read_index[layer] ^= 1;
+    return LL_OK;
+}
+
+ll_status ll_cuda_ctx_read_list(ll_cuda_ctx *ctx, int layer, ll_skip_list *dst, ll_error *err) {
+    if (!ctx || !dst || !dst->data) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_ctx_read_list: NULL argument");
+    if (layer < 0 || layer >= ctx->n_layers)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA context: layer %d out of range (0..%d)", layer, ctx->n_layers - 1);
+    if (dst->B != ctx->shape.B || dst->H != ctx->shape.H || dst->q_tiles != ctx->q_tiles ||
+        dst->k_tiles != ctx->k_tiles)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "CUDA context: destination list B=%d H=%d q_tiles=%d k_tiles=%d does not match the context's "
+                       "B=%d H=%d q_tiles=%d k_tiles=%d",
+                       dst->B, dst->H, dst->q_tiles, dst->k_tiles, ctx->shape.B, ctx->shape.H, ctx->q_tiles,
+                       ctx->k_tiles);
+    dst->encoding = ctx->encoding;
+    LL_TRY(ll_cuda_sync(err));
+    return ll_cuda_download(dst->data, ctx_list(ctx, 2 * layer + ctx->read_index[layer]),
+                            sizeof(int32_t) * ctx->list_ints, err);
+}
