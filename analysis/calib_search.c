@@ -1,0 +1,245 @@
+// calib_search.c: the per-step threshold search (calibrate.h).
+//
+// Step by step, in order, as the authors tune by hand: at step t every grid
+// level is a candidate; one pass over the tiles still alive builds, per row,
+// the histogram of their level at step t (count and mass bound), whose
+// prefix sums give for every candidate at once the error each row would
+// carry from step t+1 on and the FLOPs it would skip. The largest candidate
+// that keeps every later step within the budget (nothing more being marked
+// afterwards, so the choice can always be kept) is taken, then lowered to
+// the smallest level that marks the same tiles: equal on the maps, it is the
+// gentler one for the real kernel, whose criterion marks a subset.
+// Under the bound flavour a row's error never decreases, so "every later
+// step" is one number per row.
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calibrate.h"
+
+typedef struct {
+    const ll_calib_table *t;
+    double *row_err;      // [n_rows] bound error carried from the marks so far
+    uint8_t *marked;      // [tiles_multi] multi-run tiles marked so far
+    uint64_t *multi_base; // [n_rows] index of each row's first multi-run tile
+    int *const_upto;      // [layers] const tiles of levels <= this are marked
+    float lut[256];
+} search_state;
+
+static inline double row_flops(const ll_calib_table *t, size_t row) {
+    int qt = (int)(row % t->q_tiles);
+    return 4.0 * ll_q_tile_rows(&t->shape, &t->tiling, qt) * (double)t->tiling.block_n * t->shape.D;
+}
+
+// The run of a history record that contains step t.
+static inline const uint8_t *run_at(const uint8_t *rec, int t) {
+    int n = rec[0];
+    const uint8_t *r = rec + 1;
+    for (int k = 1; k < n && r[3] <= t; k++) r += 3;
+    return r;
+}
+
+// err[l][g+1], gain[l][g+1] for g = -1..G-1: the worst row error from step
+// t+1 on and the FLOPs skipped per later step if layer l used level g at t.
+static void candidates(const search_state *S, int t, double *err, double *gain) {
+    const ll_calib_table *T = S->t;
+    int G = T->grid.n, L = T->layers;
+    size_t rows_per_layer = (size_t)T->B * T->H * T->q_tiles, cells = (size_t)L * (G + 1);
+    int n_threads = omp_get_max_threads();
+    double *part = calloc((size_t)n_threads * cells * 2, sizeof(double));
+#pragma omp parallel
+    {
+        double *perr = part + (size_t)omp_get_thread_num() * cells * 2, *pgain = perr + cells;
+        double *hb = malloc(sizeof(double) * G);
+        uint32_t *hc = malloc(sizeof(uint32_t) * G);
+#pragma omp for schedule(dynamic, 64)
+        for (size_t row = 0; row < T->n_rows; row++) {
+            int l = (int)(row / rows_per_layer);
+            memset(hb, 0, sizeof(double) * G);
+            memset(hc, 0, sizeof(uint32_t) * G);
+            for (int v = S->const_upto[l] + 1; v < G; v++) {
+                hc[v] += T->const_count[row * G + v];
+                hb[v] += T->const_bound[row * G + v];
+            }
+            const uint8_t *p = T->runs + T->row_off[row];
+            const uint8_t *mk = S->marked + S->multi_base[row];
+            for (uint32_t i = 0; i < T->row_multi[row]; i++) {
+                if (!mk[i]) {
+                    const uint8_t *r = run_at(p, t);
+                    if (r[1] < G) {
+                        hc[r[1]]++;
+                        hb[r[1]] += S->lut[r[2]];
+                    }
+                }
+                p += 1 + 3 * (size_t)p[0];
+            }
+            double e = S->row_err[row], fl = row_flops(T, row), c = 0;
+            double *le = perr + (size_t)l * (G + 1), *lg = pgain + (size_t)l * (G + 1);
+            if (e > le[0]) le[0] = e;
+            for (int g = 0; g < G; g++) {
+                e += hb[g];
+                c += hc[g];
+                if (e > le[g + 1]) le[g + 1] = e;
+                lg[g + 1] += c * fl;
+            }
+        }
+        free(hb);
+        free(hc);
+    }
+    memset(err, 0, sizeof(double) * cells);
+    memset(gain, 0, sizeof(double) * cells);
+    for (int th = 0; th < n_threads; th++) {
+        const double *pe = part + (size_t)th * cells * 2, *pg = pe + cells;
+        for (size_t i = 0; i < cells; i++) {
+            if (pe[i] > err[i]) err[i] = pe[i];
+            gain[i] += pg[i];
+        }
+    }
+    free(part);
+}
+
+// Marks, at step t, the alive tiles of each layer whose level is <= chosen[l].
+static void mark(search_state *S, int t, const int *chosen) {
+    const ll_calib_table *T = S->t;
+    int G = T->grid.n;
+    size_t rows_per_layer = (size_t)T->B * T->H * T->q_tiles;
+#pragma omp parallel for schedule(dynamic, 64)
+    for (size_t row = 0; row < T->n_rows; row++) {
+        int l = (int)(row / rows_per_layer), g = chosen[l];
+        if (g < 0) continue;
+        double e = S->row_err[row];
+        for (int v = S->const_upto[l] + 1; v <= g; v++) e += T->const_bound[row * G + v];
+        const uint8_t *p = T->runs + T->row_off[row];
+        uint8_t *mk = S->marked + S->multi_base[row];
+        for (uint32_t i = 0; i < T->row_multi[row]; i++) {
+            if (!mk[i]) {
+                const uint8_t *r = run_at(p, t);
+                if (r[1] <= g) {
+                    mk[i] = 1;
+                    e += S->lut[r[2]];
+                }
+            }
+            p += 1 + 3 * (size_t)p[0];
+        }
+        S->row_err[row] = e;
+    }
+    for (int l = 0; l < T->layers; l++)
+        if (chosen[l] > S->const_upto[l]) S->const_upto[l] = chosen[l];
+}
+
+// The largest allowed level whose error fits, lowered to the smallest one
+// that skips as much. err/gain are one layer's (or the max/sum over layers).
+static int choose(const double *err, const double *gain, int lo, int hi, double allowed) {
+    int best = -1;
+    for (int g = lo; g <= hi; g++)
+        if (err[g + 1] <= allowed) best = g;
+    if (best < 0 || gain[best + 1] <= gain[0]) return -1;  // marks nothing: -inf
+    // gain[g] is level g-1's: step down while the level below skips as much.
+    int g = best;
+    while (g > lo && gain[g] >= gain[best + 1]) g--;
+    return g;
+}
+
+static ll_status check_options(const ll_calib_table *t, const ll_calib_search_options *o, ll_error *err) {
+    if (!(o->budget >= 0) || isinf(o->budget))
+        return ll_fail(err, LL_ERR_INVALID, "calibrate: error budget %g must be a finite number >= 0", o->budget);
+    if (o->mode != LL_BUDGET_PER_STEP && o->mode != LL_BUDGET_ACCUMULATED)
+        return ll_fail(err, LL_ERR_INVALID, "calibrate: unknown budget mode %d", (int)o->mode);
+    if (o->step_budget) {
+        if (o->mode != LL_BUDGET_PER_STEP)
+            return ll_fail(err, LL_ERR_INVALID, "calibrate: per-step budgets need the per-step budget mode");
+        for (int s = 0; s < t->steps; s++)
+            if (!(o->step_budget[s] >= 0) || isinf(o->step_budget[s]))
+                return ll_fail(err, LL_ERR_INVALID, "calibrate: budget of step %d (%g) must be finite and >= 0", s,
+                               o->step_budget[s]);
+    }
+    if (o->min_level < 0 || o->max_level >= t->grid.n || o->min_level > o->max_level)
+        return ll_fail(err, LL_ERR_INVALID, "calibrate: allowed levels %d..%d outside the grid 0..%d", o->min_level,
+                       o->max_level, t->grid.n - 1);
+    return LL_OK;
+}
+
+ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options *opt, ll_calib_schedule *out,
+                          ll_calib_result *predicted, ll_error *err) {
+    memset(out, 0, sizeof *out);
+    ll_calib_search_options o = *opt;
+    if (o.min_level == 0 && o.max_level == 0) o.max_level = t->grid.n - 1;  // zeroed options: the whole grid
+    LL_TRY(check_options(t, &o, err));
+    int T = t->steps, L = t->layers, G = t->grid.n;
+    LL_TRY(ll_calib_schedule_alloc(out, T, L, err));
+
+    search_state S = {.t = t};
+    size_t cells = (size_t)L * (G + 1);
+    S.row_err = calloc(t->n_rows, sizeof(double));
+    S.marked = calloc(t->tiles_multi ? t->tiles_multi : 1, 1);
+    S.multi_base = malloc(sizeof(uint64_t) * (t->n_rows + 1));
+    S.const_upto = malloc(sizeof(int) * L);
+    double *cerr = malloc(sizeof(double) * cells), *cgain = malloc(sizeof(double) * cells);
+    double *shared_err = malloc(sizeof(double) * (G + 1)), *shared_gain = malloc(sizeof(double) * (G + 1));
+    int *chosen = malloc(sizeof(int) * L);
+    ll_status st = LL_OK;
+    if (!S.row_err || !S.marked || !S.multi_base || !S.const_upto || !cerr || !cgain || !shared_err || !shared_gain ||
+        !chosen) {
+        st = ll_fail(err, LL_ERR_NOMEM, "calibrate: out of memory for the search state");
+        goto done;
+    }
+    S.multi_base[0] = 0;
+    for (size_t r = 0; r < t->n_rows; r++) S.multi_base[r + 1] = S.multi_base[r] + t->row_multi[r];
+    for (int l = 0; l < L; l++) S.const_upto[l] = -1;
+    for (int i = 0; i < 256; i++) S.lut[i] = ll_calib_bound_value((uint8_t)i);
+
+    double acc = 0;  // accumulated mode: the step errors so far
+    for (int s = 0; s + 1 < T; s++) {
+        candidates(&S, s, cerr, cgain);
+        double now = 0;  // this step's error: from the marks before it
+        for (int l = 0; l < L; l++)
+            if (cerr[(size_t)l * (G + 1)] > now) now = cerr[(size_t)l * (G + 1)];
+        double allowed;
+        if (o.mode == LL_BUDGET_ACCUMULATED) {
+            acc += now;
+            allowed = (o.budget - acc) / (T - 1 - s);
+        } else {
+            allowed = INFINITY;
+            for (int u = s + 1; u < T; u++) {
+                double b = o.step_budget ? o.step_budget[u] : o.budget;
+                if (b < allowed) allowed = b;
+            }
+        }
+        if (o.per_layer) {
+            for (int l = 0; l < L; l++)
+                chosen[l] = choose(cerr + (size_t)l * (G + 1), cgain + (size_t)l * (G + 1), o.min_level, o.max_level,
+                                   allowed);
+        } else {
+            for (int g = 0; g <= G; g++) {
+                shared_err[g] = 0;
+                shared_gain[g] = 0;
+                for (int l = 0; l < L; l++) {
+                    if (cerr[(size_t)l * (G + 1) + g] > shared_err[g]) shared_err[g] = cerr[(size_t)l * (G + 1) + g];
+                    shared_gain[g] += cgain[(size_t)l * (G + 1) + g];
+                }
+            }
+            int g = choose(shared_err, shared_gain, o.min_level, o.max_level, allowed);
+            for (int l = 0; l < L; l++) chosen[l] = g;
+        }
+        for (int l = 0; l < L; l++) out->levels[(size_t)l * T + s] = (int8_t)chosen[l];
+        mark(&S, s, chosen);
+    }
+    // The last step marks only for a step that does not come: repeat the one before.
+    for (int l = 0; l < L; l++)
+        out->levels[(size_t)l * T + T - 1] = T > 1 ? out->levels[(size_t)l * T + T - 2] : -1;
+    if (predicted) st = ll_calib_evaluate(t, out, 1, predicted, err);
+
+done:
+    free(S.row_err);
+    free(S.marked);
+    free(S.multi_base);
+    free(S.const_upto);
+    free(cerr);
+    free(cgain);
+    free(shared_err);
+    free(shared_gain);
+    free(chosen);
+    if (st != LL_OK) ll_calib_schedule_free(out);
+    return st;
+}

@@ -1,0 +1,218 @@
+// calibrate.h: threshold screening and calibration on the CPU, over the tile
+// maps (tile_maps.h) of the dense calls of a trajectory.
+//
+// The screening model (what "simulate LiteAttention over the maps" means):
+//   - a tile (layer, b, h, qt, kt) is negligible at step t under threshold
+//     tau_t when its max_log2 at step t is <= tau_t; the first step at which
+//     that happens is its mark step f; it is skipped at every step after f
+//     (skips only accumulate) and still computed at f;
+//   - key tile K-1 is the first tile the descending walk visits, so it is
+//     never marked (and, never marked, it stays first at every step);
+//   - litelab's exclusive list encoding (a marked tile is never computed again).
+// The maps hold each tile's largest weight relative to the row's FINAL maximum;
+// the kernel compares with the RUNNING maximum of the tiles visited so far,
+// which is never larger, so a tile the kernel marks is always marked here too:
+// predicted sparsity is an upper bound of the replay's, and the predicted
+// error, computed over a superset of the replay's skipped tiles, is an upper
+// bound of its skipped mass. A real replay (`litelab run`) is the verification.
+//
+// Error proxy ("skipped mass"): for a call (step s, layer, b, h) the largest,
+// over query tiles, of the sum of the masses (tile_maps.h: the largest row
+// mass) of the skipped tiles at step s. It bounds the trace's skipped_mass
+// column (the largest skipped probability mass of a row). A step's error is
+// its worst call. Two flavours:
+//   exact: from the masses at step s (ll_calib_simulate, float maps);
+//   bound: each skipped tile charged with the largest mass it has at any step
+//          of the quantised history segment where it was marked or later, so
+//          the per-row error never decreases over steps (what the search and
+//          the batch evaluation use; always >= exact).
+//
+// Thresholds live on a sorted grid (ll_calib_grid); a schedule gives per step
+// (and optionally per layer) a grid level, -1 meaning -inf (marks nothing).
+// The screening table stores, per tile, its history as runs of constant
+// quantised level (temporal coherence keeps them few); tiles whose level never
+// changes are folded into per-row counters; tiles negligible at no grid level
+// are dropped. Any schedule on the grid is then evaluated exactly.
+#pragma once
+#include <stdint.h>
+
+#include "common.h"
+#include "tiling.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------
+// Map sources: the tile maps of a trajectory, (step, layer) by (step, layer).
+// read() fills views valid until the next read or close; arrays are
+// [B, H, q_tiles, k_tiles] as in ll_tile_map.
+typedef struct {
+    const float *max_log2;
+    const float *mass;
+} ll_map_view;
+
+typedef struct ll_map_source ll_map_source;
+struct ll_map_source {
+    char desc[256];            // what it reads, for messages and provenance
+    ll_shape shape;            // N and D set the FLOPs of a tile
+    ll_tiling tiling;
+    int steps, layers;         // layers of the source (0..layers-1)
+    const int *layer_ids;      // the model's layer index of each (NULL: identity)
+    int B, H, q_tiles, k_tiles;
+    ll_status (*read)(ll_map_source *src, int step, int layer, ll_map_view *out, ll_error *err);
+    void (*close)(ll_map_source *src);
+    void *ctx;
+};
+void ll_map_source_close(ll_map_source *src);  // NULL-safe; frees src
+
+// Maps held in memory by the caller ([steps][layers] arrays of [B,H,Q,K]
+// floats; the source does not copy or free them).
+ll_status ll_map_source_memory(const ll_shape *shape, const ll_tiling *tiling, int steps, int layers,
+                               float *const *max_log2, float *const *mass, ll_map_source **out, ll_error *err);
+// Maps stored in a trace (`litelab capture` / record.tile_maps): every
+// layer that has maps at every step 0..steps-1 (steps: 0 = all the trace has).
+ll_status ll_map_source_trace(const char *path, int steps, ll_map_source **out, ll_error *err);
+// Maps computed on the CPU (ll_tile_map_compute) from a capture file, or from
+// a synthetic preset ("synth:tiny", seed 1). steps/layers 0: all.
+ll_status ll_map_source_capture(const char *path, const ll_tiling *tiling, int steps, int layers,
+                                ll_map_source **out, ll_error *err);
+ll_status ll_map_source_synth(const char *preset, uint64_t seed, const ll_tiling *tiling, int steps,
+                              int layers, ll_map_source **out, ll_error *err);
+
+// A statistical model of tile maps, for tests and for the speed benchmark at
+// shapes whose real maps the CPU cannot compute in reasonable time (Wan 720p:
+// 5.6e9 tiles over 50 steps x 4 layers). NOT attention: no Q or K. On a
+// frames x height x width token grid each head has a kind (spatial-local,
+// temporal, sink, diffuse, as lib/synth.h) that sets a cost per (query tile,
+// key tile) from the distance between their centre tokens; the log2 weight
+// gap is max_log2 = -sharpness(step) * cost + a slow per-tile oscillation
+// (temporal coherence), sharpness growing over the steps (denoising sharpens
+// attention); the key tile holding the query tile's centre gets 0; mass is
+// 2^max_log2 * block_n / 256 (a row spread over ~256 keys), at most 1.
+typedef struct {
+    uint64_t seed;
+    int steps, layers, heads;
+    int frames, height, width;  // N = frames * height * width
+    int head_dim;
+    ll_tiling tiling;
+} ll_calib_model;
+ll_status ll_map_source_model(const ll_calib_model *m, ll_map_source **out, ll_error *err);
+
+// Checks a view: max_log2 <= 0 (small rounding allowed) or -inf, never NaN;
+// mass in [0, 1]. The message names the source, step, layer and tile.
+ll_status ll_map_view_check(const ll_map_source *src, int step, int layer, const ll_map_view *v, ll_error *err);
+
+// ---------------------------------------------------------------------------
+// The threshold grid: n ascending finite thresholds <= 0 (log2 units).
+#define LL_CALIB_MAX_LEVELS 250
+typedef struct {
+    int n;
+    float t[LL_CALIB_MAX_LEVELS];
+} ll_calib_grid;
+
+// lo, lo+step, ..., up to hi (both <= 0, lo < hi, step > 0).
+ll_status ll_calib_grid_uniform(ll_calib_grid *g, float lo, float hi, float step, ll_error *err);
+// Level of a value: the number of grid thresholds below it; x <= t[g] <=> level(x) <= g.
+int ll_calib_grid_level(const ll_calib_grid *g, float x);
+// The largest grid level whose threshold is <= tau (-1 when tau < t[0]).
+int ll_calib_grid_floor(const ll_calib_grid *g, float tau);
+// Threshold of a level (-INFINITY for -1).
+float ll_calib_grid_threshold(const ll_calib_grid *g, int level);
+
+// ---------------------------------------------------------------------------
+// The screening table (built once, then any number of schedules evaluated).
+typedef struct {
+    int split_log2;  // also start a new run when the mass moves this many octaves (0: never); tighter bounds
+    int n_threads;   // 0: OpenMP default
+    int verbose;     // progress on stderr
+} ll_calib_build_options;
+
+typedef struct {
+    ll_calib_grid grid;
+    int steps, layers, B, H, q_tiles, k_tiles;
+    ll_shape shape;
+    ll_tiling tiling;
+    size_t n_rows;        // layers * B * H * q_tiles; row r = ((l*B + b)*H + h)*q_tiles + qt
+    // tiles whose level is the same at every step, per row and level (G levels):
+    uint32_t *const_count;  // [n_rows][G]
+    float *const_bound;     // [n_rows][G] summed mass bounds
+    // the other tiles, per row one byte stream of records
+    //   [n_runs][start level code] x n_runs   (start step, level, bound code)
+    uint8_t *runs;
+    uint64_t *row_off;      // [n_rows + 1] offsets into runs
+    uint32_t *row_multi;    // [n_rows] tiles stored as runs
+    // statistics
+    uint64_t tiles_markable;  // tiles other than key tile K-1
+    uint64_t tiles_const, tiles_never, tiles_multi, runs_total;
+    double dense_flops_step;  // all layers of the table, one step
+    double build_seconds;
+} ll_calib_table;
+
+ll_status ll_calib_table_build(ll_map_source *src, const ll_calib_grid *grid, const ll_calib_build_options *opt,
+                               ll_calib_table *out, ll_error *err);
+void ll_calib_table_free(ll_calib_table *t);
+// Value of a bound code (the mass bounds are stored in 1/8 octaves, rounded up).
+float ll_calib_bound_value(uint8_t code);
+uint8_t ll_calib_bound_code(float mass);
+
+// ---------------------------------------------------------------------------
+// Schedules: levels[layer * steps + step], -1 = -inf. A per-step schedule
+// repeats the same row for every layer.
+typedef struct {
+    int steps, layers;
+    int8_t *levels;
+} ll_calib_schedule;
+
+ll_status ll_calib_schedule_alloc(ll_calib_schedule *s, int steps, int layers, ll_error *err);  // all -1
+void ll_calib_schedule_free(ll_calib_schedule *s);
+// The same level at every step and layer.
+void ll_calib_schedule_constant(ll_calib_schedule *s, int level);
+
+// What a schedule does over the trajectory (arrays owned by the result).
+typedef struct {
+    int steps, layers;
+    double skipped_ratio;  // skipped FLOPs / dense FLOPs over every step and layer
+    double err_max;        // the largest step error
+    double err_acc;        // the sum of the step errors
+    double *step_skipped;  // [steps] skipped FLOP ratio of the step
+    double *step_err;      // [steps] the step's worst call
+    double *step_err_mean; // [steps] mean over (layer, b, h, qt) rows of the row error
+    double *layer_step_skipped;  // [layers][steps]
+    double *layer_step_err;      // [layers][steps]
+} ll_calib_result;
+
+ll_status ll_calib_result_alloc(ll_calib_result *r, int steps, int layers, ll_error *err);
+void ll_calib_result_free(ll_calib_result *r);
+
+// Evaluates n schedules (bound error flavour) in one pass over the table.
+ll_status ll_calib_evaluate(const ll_calib_table *t, const ll_calib_schedule *schedules, int n,
+                            ll_calib_result *results, ll_error *err);
+
+// The direct simulation over the float maps (exact error flavour). thresholds:
+// [layers][steps] (-INFINITY allowed). Streams the source once.
+ll_status ll_calib_simulate(ll_map_source *src, const float *thresholds, ll_calib_result *out, ll_error *err);
+
+// ---------------------------------------------------------------------------
+// The search: per step, the largest grid level that keeps the budget, in step
+// order (the authors' hand procedure: the first step as aggressive as quality
+// allows, then the next), each choice checked against every later step
+// assuming nothing more is marked. The result is maximal: raising any single
+// step's level breaks the budget. The last step's threshold marks tiles no
+// later step reads, so it repeats the one before.
+typedef enum { LL_BUDGET_PER_STEP = 0, LL_BUDGET_ACCUMULATED = 1 } ll_budget_mode;
+
+typedef struct {
+    ll_budget_mode mode;
+    double budget;             // per-step bound (mode PER_STEP) or the total (ACCUMULATED), >= 0
+    const double *step_budget; // optional [steps] per-step budgets (PER_STEP only), overrides budget
+    int per_layer;             // one schedule row per layer instead of one for all
+    int min_level, max_level;  // levels allowed (default 0 .. G-1); -1 is always allowed
+} ll_calib_search_options;
+
+ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options *opt, ll_calib_schedule *out,
+                          ll_calib_result *predicted, ll_error *err);
+
+#ifdef __cplusplus
+}
+#endif
