@@ -230,8 +230,7 @@ static ll_status setup(run_ctx *r, ll_error *err) {
         .threshold = -INFINITY, .key_tile_flags = NULL,
     };
     LL_TRY(setup_policies(r, err));
-    int cuda = ll_backend_kind_of(r->backend) == LL_BACKEND_CUDA;
-    r->want_mass = r->cfg.skipped_mass < 0 ? !cuda : r->cfg.skipped_mass;
+    r->want_mass = r->cfg.skipped_mass;
 
     const char *out = r->opt.output ? r->opt.output : r->cfg.output;
     if (!out || !out[0])

@@ -409,13 +409,8 @@ static ll_status parse_root(ll_experiment_config *c, ll_error *err) {
     LL_TRY(parse_ranges_key(root, "must_do", file, c->must_do, sizeof c->must_do, err));
     LL_TRY(parse_ranges_key(root, "must_skip", file, c->must_skip, sizeof c->must_skip, err));
 
-    c->skipped_mass = -1;
-    const cJSON *sm = cJSON_GetObjectItemCaseSensitive(root, "skipped_mass");
-    if (sm) {
-        if (cJSON_IsBool(sm)) c->skipped_mass = cJSON_IsTrue(sm);
-        else if (!(cJSON_IsString(sm) && strcmp(sm->valuestring, "auto") == 0))
-            return ll_fail(err, LL_ERR_USAGE, "%s.skipped_mass: expected \"auto\", true or false", file);
-    }
+    c->skipped_mass = 1;
+    LL_TRY(ll_json_bool(root, "skipped_mass", file, &c->skipped_mass, err));
     LL_TRY(ll_json_bool(root, "counters", file, &c->counters, err));
     LL_TRY(ll_json_number(root, "flop_rate_tflops", 0, file, &c->flop_rate_tflops, err));
     if (cJSON_GetObjectItemCaseSensitive(root, "flop_rate_tflops") && !(c->flop_rate_tflops > 0))

@@ -25,8 +25,8 @@
 //   softmax_scale number >= 0 [0: the trajectory's, else 1/sqrt(D)]
 //   threads      int >= 0 [0: OpenMP default] (CPU backend)
 //   must_do, must_skip  token ranges "a:b,c:d" [""]
-//   skipped_mass "auto"|true|false ["auto": on the CPU backend only; it needs
-//                the dense tile map of every call]
+//   skipped_mass bool [true]: needs the dense tile map of every call (GPU:
+//                ll_cuda_tile_map; CPU: ll_tile_map_compute, as costly as a dense call)
 //   counters     bool [false]: GPU tensor-pipe counters (slow: kernel replay)
 //   flop_rate_tflops number > 0: the rate --dry-run estimates time with
 //   output       string: trace path (-o overrides)
@@ -86,7 +86,7 @@ typedef struct {
     float softmax_scale;
     int threads;
     char must_do[256], must_skip[256];
-    int skipped_mass;  // -1 auto, 0 off, 1 on
+    int skipped_mass;  // 0 off, 1 on
     int counters;
     double flop_rate_tflops;  // 0: not given
     char output[512];
