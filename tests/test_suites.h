@@ -25,6 +25,7 @@ SUITE(register_config_suite)
 SUITE(register_cuda_api_suite)
 SUITE(register_analysis_suite)
 SUITE(register_calibrate_suite)
+SUITE(register_run_suite)
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
@@ -44,5 +45,6 @@ static test_suite_fn const test_suites[] = {
     register_cuda_api_suite,
     register_analysis_suite,
     register_calibrate_suite,
+    register_run_suite,
 };
 static const int n_test_suites = (int)(sizeof test_suites / sizeof test_suites[0]);
