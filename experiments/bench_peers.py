@@ -188,11 +188,8 @@ def block_mask_from(torch, BlockMask, m, N):
     key = (~m).to(torch.int64) * kb + torch.arange(kb, device=m.device)
     indices = key.argsort(dim=-1).to(torch.int32).contiguous()
     zeros = torch.zeros_like(counts)
-    kwargs = dict(full_kv_num_blocks=counts, full_kv_indices=indices, BLOCK_SIZE=FLEX_BLOCK, seq_lengths=(N, N))
-    try:
-        return BlockMask.from_kv_blocks(zeros, indices.clone(), compute_q_blocks=False, **kwargs)
-    except TypeError:  # older torch: no compute_q_blocks
-        return BlockMask.from_kv_blocks(zeros, indices.clone(), **kwargs)
+    return BlockMask.from_kv_blocks(zeros, indices.clone(), full_kv_num_blocks=counts, full_kv_indices=indices,
+                                    BLOCK_SIZE=FLEX_BLOCK, seq_lengths=(N, N))
 
 
 def executed_flops(torch, m, N, D):
@@ -313,11 +310,10 @@ def main():
             if peer not in args.peers:
                 continue
 
-            def sdpa(i, backend=backend):
-                with sdpa_kernel(backend):
-                    return F.scaled_dot_product_attention(*sets[i])
-            try:
-                with torch.cuda.nvtx.range(f"bench torch_{peer} {name}"):
+            def sdpa(i):
+                return F.scaled_dot_product_attention(*sets[i])
+            try:  # the backend is chosen outside the timed calls
+                with sdpa_kernel(backend), torch.cuda.nvtx.range(f"bench torch_{peer} {name}"):
                     med, mn = time_calls(torch, sdpa, n_sets, warmup, args.reps)
             except RuntimeError as e:  # backend not available for this GPU/shape/dtype: say so, go on
                 print(f"  torch_{peer} {name}: skipped, the backend refused: {str(e).splitlines()[0]}")
