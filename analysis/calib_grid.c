@@ -47,22 +47,36 @@ float ll_calib_grid_threshold(const ll_calib_grid *g, int level) {
     return g->t[level < g->n ? level : g->n - 1];
 }
 
-// Bound codes: code c stands for 2^(-c/8); c = floor(-8 log2 m), so the
-// decoded value is never below m. Masses under the last code's value (and 0:
-// a skipped tile always holds some positive mass) get the last code.
+// Bound codes: code c stands for 2^(-c/8), written as 2^(-(c%8)/8) * 2^-(c/8)
+// so that decoding is exact and cheap; c = floor(-8 log2 m), so the decoded
+// value is never below m. Masses under the last code's value (and 0: a
+// skipped tile always holds some positive mass) get the last code.
 #define LL_BOUND_CODES 255
-float ll_calib_bound_value(uint8_t code) { return exp2f(-(float)code / 8.0f); }
+static const float eighth_octaves[8] = {1.0f,        0.91700404f, 0.84089642f, 0.77110541f,
+                                        0.70710678f, 0.64841978f, 0.59460356f, 0.54525387f};
+
+float ll_calib_bound_value(uint8_t code) {
+    uint32_t bits = (uint32_t)(127 - (code >> 3)) << 23;  // 2^-(code/8), a normal float for every code
+    float octave;
+    memcpy(&octave, &bits, sizeof octave);
+    return eighth_octaves[code & 7] * octave;
+}
 
 uint8_t ll_calib_bound_code(float mass) {
     if (!(mass > 0)) return LL_BOUND_CODES - 1;
     if (mass >= 1.0f) return 0;
-    double c = floor(-8.0 * log2((double)mass));
+    int e;
+    float mant = frexpf(mass, &e);  // mass = mant * 2^e, mant in [0.5, 1)
+    int j = 0;                      // the largest j <= 8 with mant <= 2^(-j/8)
+    while (j < 7 && mant <= eighth_octaves[j + 1]) j++;
+    if (j == 7 && mant <= 0.5f) j = 8;
+    int c = -8 * e + j;
+    if (c > LL_BOUND_CODES - 1) return LL_BOUND_CODES - 1;
     if (c < 0) c = 0;
-    if (c > LL_BOUND_CODES - 1) c = LL_BOUND_CODES - 1;
-    uint8_t code = (uint8_t)c;
-    // exp2f rounding: make sure the decoded value really is >= mass.
-    while (code > 0 && ll_calib_bound_value(code) < mass) code--;
-    return code;
+    // Rounding in the constants: settle on exactly floor(-8 log2 m).
+    while (c > 0 && ll_calib_bound_value((uint8_t)c) < mass) c--;
+    while (c < LL_BOUND_CODES - 1 && ll_calib_bound_value((uint8_t)(c + 1)) >= mass) c++;
+    return (uint8_t)c;
 }
 
 ll_status ll_calib_schedule_alloc(ll_calib_schedule *s, int steps, int layers, ll_error *err) {

@@ -36,8 +36,10 @@ static ll_status model_read(ll_map_source *s, int step, int layer, ll_map_view *
     const ll_calib_model *m = &c->m;
     int Q = s->q_tiles, K = s->k_tiles, H = m->heads;
     float progress = m->steps > 1 ? (float)step / (float)(m->steps - 1) : 0.0f;
-    float sharp = 1.5f + 11.0f * powf(progress, 1.3f);
+    float sharp = 1.0f + 7.0f * powf(progress, 1.5f);
     float mass_scale = (float)m->tiling.block_n / 256.0f;
+    float inv_period[32];  // oscillation periods of 8..39 steps
+    for (int i = 0; i < 32; i++) inv_period[i] = 1.0f / (8.0f + (float)i);
 #pragma omp parallel for schedule(static)
     for (int hq = 0; hq < H * Q; hq++) {
         int h = hq / Q, qt = hq % Q;
@@ -47,13 +49,13 @@ static ll_status model_read(ll_map_source *s, int step, int layer, ll_map_view *
         float a = (float)ll_u01(ll_mix64(hh ^ 1)), b = (float)ll_u01(ll_mix64(hh ^ 2));
         float inv_rs, inv_rf;
         if (kind == HEAD_SPATIAL) {
-            inv_rs = 1.0f / (3.0f + 7.0f * a);
-            inv_rf = 1.0f / (0.7f + 1.8f * b);
+            inv_rs = 1.0f / (4.0f + 12.0f * a);
+            inv_rf = 1.0f / (1.0f + 3.0f * b);
         } else if (kind == HEAD_TEMPORAL) {
-            inv_rs = 1.0f / (0.8f + 1.7f * a);
-            inv_rf = 1.0f / (5.0f + 20.0f * b);
+            inv_rs = 1.0f / (1.0f + 2.0f * a);
+            inv_rf = 1.0f / (8.0f + 22.0f * b);
         } else {
-            inv_rs = inv_rf = kind == HEAD_DIFFUSE ? 0.02f : 0.05f;
+            inv_rs = inv_rf = kind == HEAD_DIFFUSE ? 0.004f : 0.01f;
         }
         int n_sink = 1 + (int)(4 * a);
         uint32_t salt = (uint32_t)(hh >> 32);
@@ -62,14 +64,13 @@ static ll_status model_read(ll_map_source *s, int step, int layer, ll_map_view *
         float *x = c->x + (size_t)hq * K, *ms = c->mass + (size_t)hq * K;
         for (int kt = 0; kt < K; kt++) {
             float cost = ds[kt] * inv_rs + df[kt] * inv_rf;
-            if (kind == HEAD_SINK) cost = kt < n_sink ? 0.2f : 1.5f + cost;
+            if (kind == HEAD_SINK) cost = kt < n_sink ? 0.2f : 1.0f + cost;
             uint32_t t = th[kt] ^ salt;
             float amp = 1.2f * (float)((t >> 21) & 7) / 7.0f;
-            float period = 8.0f + (float)((t >> 16) & 31);
-            float v = -sharp * cost + amp * tri((float)step / period + (float)(t & 0xffff) / 65536.0f);
+            float v = -sharp * cost + amp * tri((float)step * inv_period[(t >> 16) & 31] + (float)(t & 0xffff) / 65536.0f);
             if (v > 0 || kt == c->diag[qt]) v = 0;
             x[kt] = v;
-            float mm = exp2f(v) * mass_scale;
+            float mm = exp2f(v > -100.0f ? v : -100.0f) * mass_scale;  // no denormal slow path
             ms[kt] = mm < 1.0f ? mm : 1.0f;
         }
     }

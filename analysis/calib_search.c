@@ -1,6 +1,6 @@
 // calib_search.c: the per-step threshold search (calibrate.h).
 //
-// Step by step, in order, as the authors tune by hand: at step t every grid
+// The greedy: step by step, in order, as the authors tune by hand: at step t every grid
 // level is a candidate; one pass over the tiles still alive builds, per row,
 // the histogram of their level at step t (count and mass bound), whose
 // prefix sums give for every candidate at once the error each row would
@@ -11,8 +11,10 @@
 // gentler one for the real kernel, whose criterion marks a subset.
 // Under the bound flavour a row's error never decreases, so "every later
 // step" is one number per row.
+// The search: the greedy at a ladder of budgets, the best that fits.
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,11 +162,17 @@ static ll_status check_options(const ll_calib_table *t, const ll_calib_search_op
     return LL_OK;
 }
 
-ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options *opt, ll_calib_schedule *out,
-                          ll_calib_result *predicted, ll_error *err) {
-    memset(out, 0, sizeof *out);
+static ll_calib_search_options defaults(const ll_calib_table *t, const ll_calib_search_options *opt) {
     ll_calib_search_options o = *opt;
     if (o.min_level == 0 && o.max_level == 0) o.max_level = t->grid.n - 1;  // zeroed options: the whole grid
+    if (o.ladder_per_decade == 0) o.ladder_per_decade = 4;
+    return o;
+}
+
+ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options *opt, int paced,
+                          ll_calib_schedule *out, ll_calib_result *predicted, ll_error *err) {
+    memset(out, 0, sizeof *out);
+    ll_calib_search_options o = defaults(t, opt);
     LL_TRY(check_options(t, &o, err));
     int T = t->steps, L = t->layers, G = t->grid.n;
     LL_TRY(ll_calib_schedule_alloc(out, T, L, err));
@@ -195,16 +203,17 @@ ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options
         double now = 0;  // this step's error: from the marks before it
         for (int l = 0; l < L; l++)
             if (cerr[(size_t)l * (G + 1)] > now) now = cerr[(size_t)l * (G + 1)];
-        double allowed;
+        double allowed, share = paced ? (double)(s + 1) / (T - 1) : 1.0;
         if (o.mode == LL_BUDGET_ACCUMULATED) {
             acc += now;
-            allowed = (o.budget - acc) / (T - 1 - s);
+            allowed = (share * o.budget - acc) / (T - 1 - s);
         } else {
             allowed = INFINITY;
             for (int u = s + 1; u < T; u++) {
                 double b = o.step_budget ? o.step_budget[u] : o.budget;
                 if (b < allowed) allowed = b;
             }
+            allowed *= share;
         }
         if (o.per_layer) {
             for (int l = 0; l < L; l++)
@@ -242,4 +251,91 @@ done:
     free(chosen);
     if (st != LL_OK) ll_calib_schedule_free(out);
     return st;
+}
+
+// Does a prediction fit the budget (scaled by `scale`)?
+static int fits(const ll_calib_search_options *o, const ll_calib_result *r, double scale) {
+    if (o->mode == LL_BUDGET_ACCUMULATED) return r->err_acc <= scale * o->budget;
+    for (int s = 0; s < r->steps; s++)
+        if (r->step_err[s] > scale * (o->step_budget ? o->step_budget[s] : o->budget)) return 0;
+    return 1;
+}
+
+ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options *opt, ll_calib_schedule *out,
+                          ll_calib_result *predicted, ll_calib_search_info *info, ll_error *err) {
+    memset(out, 0, sizeof *out);
+    ll_calib_search_options o = defaults(t, opt);
+    LL_TRY(check_options(t, &o, err));
+    double t0 = ll_now_seconds();
+    // The ladder: absolute budgets for one number (so that candidates only
+    // grow with the budget), fractions of the list for per-step budgets.
+    double ladder[512];
+    int n = 0;
+    double step = pow(10.0, 1.0 / o.ladder_per_decade);
+    if (o.step_budget) {
+        for (double f = 1.0; f >= 1e-4 && n < 511; f /= step) ladder[n++] = f;
+    } else {
+        for (int k = (int)floor(-6.0 * o.ladder_per_decade); n < 511; k++) {
+            double b = pow(10.0, (double)k / o.ladder_per_decade);
+            if (b > o.budget * (1 + 1e-12)) break;
+            ladder[n++] = b;
+        }
+    }
+    ladder[n++] = 0;
+    ll_calib_search_info in = {0};
+    ll_calib_result best_pred = {0};
+    double best = -1;
+    ll_status st = LL_OK;
+    for (int i = 0; i < n && st == LL_OK; i++) {
+        for (int paced = 0; paced < 2 && st == LL_OK; paced++) {
+            if (ladder[i] == 0 && paced) continue;  // identical to the unpaced run
+            ll_calib_search_options member = o;
+            double scale = 1.0;
+            if (o.step_budget) {
+                scale = ladder[i];
+                double *scaled = malloc(sizeof(double) * t->steps);
+                if (!scaled) return ll_fail(err, LL_ERR_NOMEM, "calibrate: out of memory");
+                for (int s = 0; s < t->steps; s++) scaled[s] = scale * o.step_budget[s];
+                member.step_budget = scaled;
+            } else {
+                member.budget = ladder[i];
+            }
+            ll_calib_schedule s;
+            ll_calib_result r;
+            st = ll_calib_greedy(t, &member, paced, &s, &r, err);
+            if (o.step_budget) free((void *)member.step_budget);
+            if (st != LL_OK) break;
+            in.candidates++;
+            int ok = fits(&o, &r, 1.0);
+            if (o.verbose)
+                fprintf(stderr, "calibrate: candidate budget %g%s: skipped %.4f, %s\n",
+                        o.step_budget ? scale : ladder[i], paced ? " paced" : "", r.skipped_ratio,
+                        ok ? "fits" : "over the budget");
+            if (ok && r.skipped_ratio > best) {
+                best = r.skipped_ratio;
+                ll_calib_schedule_free(out);
+                ll_calib_result_free(&best_pred);
+                *out = s;
+                best_pred = r;
+                in.chosen_budget = o.step_budget ? scale : ladder[i];
+                in.chosen_paced = paced;
+            } else {
+                ll_calib_schedule_free(&s);
+                ll_calib_result_free(&r);
+            }
+        }
+    }
+    in.seconds = ll_now_seconds() - t0;
+    if (st != LL_OK || best < 0) {
+        ll_calib_schedule_free(out);
+        ll_calib_result_free(&best_pred);
+        if (st == LL_OK) st = ll_fail(err, LL_ERR_INTERNAL, "calibrate: no candidate fits the budget");
+        return st;
+    }
+    if (predicted)
+        *predicted = best_pred;
+    else
+        ll_calib_result_free(&best_pred);
+    if (info) *info = in;
+    return LL_OK;
 }

@@ -24,11 +24,42 @@
 // each under 2^-24 adds less than 2^-12): no run splits for them.
 #define MASS_OCTAVE_FLOOR (-24)
 
+// Level of x on the grid (ll_calib_grid_level): a first guess from the
+// spacing when the grid is uniform, then corrected against the thresholds
+// themselves, so the result is exactly "number of thresholds below x".
+typedef struct {
+    const ll_calib_grid *grid;
+    int uniform;
+    float t0, inv_step;
+} level_finder;
+
+static level_finder make_finder(const ll_calib_grid *g) {
+    level_finder f = {.grid = g, .t0 = g->t[0]};
+    if (g->n < 2) return f;
+    double step = ((double)g->t[g->n - 1] - g->t[0]) / (g->n - 1);
+    f.uniform = 1;
+    for (int i = 0; i < g->n; i++)
+        if (fabs((double)g->t[i] - (g->t[0] + i * step)) > 1e-4 * step) f.uniform = 0;
+    f.inv_step = (float)(1.0 / step);
+    return f;
+}
+
+static inline int find_level(const level_finder *f, float x) {
+    const ll_calib_grid *g = f->grid;
+    if (!f->uniform) return ll_calib_grid_level(g, x);
+    float u = ceilf((x - f->t0) * f->inv_step);
+    int level = u < 0 ? 0 : u > (float)g->n ? g->n : (int)u;  // also maps -inf to 0
+    while (level > 0 && x <= g->t[level - 1]) level--;
+    while (level < g->n && x > g->t[level]) level++;
+    return level;
+}
+
 static inline int mass_octave(float m) {
     if (!(m > 0)) return MASS_OCTAVE_FLOOR;
-    int e;
-    frexpf(m, &e);
-    return e - 1 < MASS_OCTAVE_FLOOR ? MASS_OCTAVE_FLOOR : e - 1;
+    uint32_t bits;
+    memcpy(&bits, &m, sizeof bits);
+    int e = (int)((bits >> 23) & 0xff) - 127;  // floor(log2 m) for normal floats; subnormals clamp below
+    return e < MASS_OCTAVE_FLOOR ? MASS_OCTAVE_FLOOR : e;
 }
 
 ll_status ll_map_view_check(const ll_map_source *src, int step, int layer, const ll_map_view *v, ll_error *err) {
@@ -111,6 +142,7 @@ static inline int starts_run(int t, int level, int oct, uint8_t cur_level, int8_
 // Pass 1 over one (step, layer) map.
 static void pass1(const ll_calib_table *t, const ll_map_view *v, int step, int layer, int split, tile_state *s) {
     int KM = t->k_tiles - 1;
+    level_finder lf = make_finder(&t->grid);
     size_t rows_per_layer = (size_t)t->B * t->H * t->q_tiles;
 #pragma omp parallel for schedule(static)
     for (size_t lr = 0; lr < rows_per_layer; lr++) {
@@ -119,7 +151,7 @@ static void pass1(const ll_calib_table *t, const ll_map_view *v, int step, int l
         size_t base = row * KM;
         for (int kt = 0; kt < KM; kt++) {
             size_t i = base + kt;
-            int level = ll_calib_grid_level(&t->grid, x[kt]);
+            int level = find_level(&lf, x[kt]);
             int oct = split ? mass_octave(m[kt]) : 0;
             if (starts_run(step, level, oct, s->level[i], s->octave[i], split)) {
                 s->nruns[i] = step == 0 ? 1 : s->nruns[i] + 1;
@@ -140,6 +172,7 @@ static inline void close_run(uint8_t *rec, const tile_state *s, size_t i) {
 
 static void pass2(ll_calib_table *t, const ll_map_view *v, int step, int layer, int split, tile_state *s) {
     int KM = t->k_tiles - 1, last = step == t->steps - 1;
+    level_finder lf = make_finder(&t->grid);
     size_t rows_per_layer = (size_t)t->B * t->H * t->q_tiles;
 #pragma omp parallel for schedule(static)
     for (size_t lr = 0; lr < rows_per_layer; lr++) {
@@ -152,7 +185,7 @@ static void pass2(ll_calib_table *t, const ll_map_view *v, int step, int layer, 
             // A multi-run tile's record follows the previous one in the row's
             // stream: offsets come from the run counts, nothing is stored.
             int multi = s->nruns[i] > 1;
-            int level = ll_calib_grid_level(&t->grid, x[kt]);
+            int level = find_level(&lf, x[kt]);
             int oct = split ? mass_octave(m[kt]) : 0;
             float mass = m[kt];
             if (starts_run(step, level, oct, s->level[i], s->octave[i], split)) {

@@ -189,17 +189,52 @@ void ll_calib_result_free(ll_calib_result *r);
 ll_status ll_calib_evaluate(const ll_calib_table *t, const ll_calib_schedule *schedules, int n,
                             ll_calib_result *results, ll_error *err);
 
+// Constant thresholds, per layer: for every layer and grid level, what the
+// layer does when it uses that level at every step. One pass over the table:
+// a tile's first negligible step under a constant level g is the start of
+// the first run whose level is <= g, so the record lows of its history give
+// it for every g at once (a difference array over g). Any per-layer
+// combination of constant levels then costs O(layers x steps)
+// (ll_calib_curves_combine), exactly what ll_calib_evaluate gives for it.
+typedef struct {
+    int steps, layers, G;
+    double *skipped;   // [layers][G + 1][steps] skipped FLOPs, level index g + 1 (-1 first)
+    double *err;       // [layers][G + 1][steps] worst row bound
+    double *err_sum;   // [layers][G + 1][steps] sum over rows of the row bound
+    double dense_layer, rows_per_layer;
+    double build_seconds;
+} ll_calib_curves;
+
+ll_status ll_calib_curves_build(const ll_calib_table *t, ll_calib_curves *out, ll_error *err);
+void ll_calib_curves_free(ll_calib_curves *c);
+// levels[layer] in -1..G-1; out is allocated here.
+ll_status ll_calib_curves_combine(const ll_calib_curves *c, const int *levels, ll_calib_result *out, ll_error *err);
+
 // The direct simulation over the float maps (exact error flavour). thresholds:
 // [layers][steps] (-INFINITY allowed). Streams the source once.
 ll_status ll_calib_simulate(ll_map_source *src, const float *thresholds, ll_calib_result *out, ll_error *err);
 
 // ---------------------------------------------------------------------------
-// The search: per step, the largest grid level that keeps the budget, in step
-// order (the authors' hand procedure: the first step as aggressive as quality
-// allows, then the next), each choice checked against every later step
-// assuming nothing more is marked. The result is maximal: raising any single
-// step's level breaks the budget. The last step's threshold marks tiles no
-// later step reads, so it repeats the one before.
+// The search.
+//
+// ll_calib_greedy: per step, the largest grid level that keeps the budget, in
+// step order (the authors' hand procedure: the first step as aggressive as
+// quality allows, then the next), each choice checked against every later
+// step assuming nothing more is marked, then lowered to the smallest level
+// that marks the same tiles. The result is maximal: raising any one step's
+// level so that it marks more breaks the budget. The last step's threshold
+// marks tiles no later step reads, so it repeats the one before. "paced"
+// lets step t use only the fraction (t+1)/(steps-1) of the budget, which
+// keeps some for the later, sharper steps.
+//
+// Greedy in step order is not monotone in the budget: a larger budget can
+// spend itself on early, costly tiles and block cheaper ones later.
+// ll_calib_search therefore runs the greedy, paced and not, at a fixed
+// ladder of budgets (0 and ladder_per_decade values per decade from 1e-6 up
+// to the budget) and keeps the schedule that skips the most among those that
+// fit the budget: as the budget grows the candidates only grow, so the
+// skipped FLOPs never decrease. With per-step budgets the ladder scales the
+// whole list (fractions down to 1e-4).
 typedef enum { LL_BUDGET_PER_STEP = 0, LL_BUDGET_ACCUMULATED = 1 } ll_budget_mode;
 
 typedef struct {
@@ -207,11 +242,23 @@ typedef struct {
     double budget;             // per-step bound (mode PER_STEP) or the total (ACCUMULATED), >= 0
     const double *step_budget; // optional [steps] per-step budgets (PER_STEP only), overrides budget
     int per_layer;             // one schedule row per layer instead of one for all
-    int min_level, max_level;  // levels allowed (default 0 .. G-1); -1 is always allowed
+    int min_level, max_level;  // levels allowed (both 0: the whole grid); -1 is always allowed
+    int ladder_per_decade;     // search: ladder density (0: 4)
+    int verbose;               // search: one line per candidate on stderr
 } ll_calib_search_options;
 
+typedef struct {
+    int candidates;        // greedy runs tried
+    double chosen_budget;  // the ladder budget of the winner (scale, with per-step budgets)
+    int chosen_paced;
+    double seconds;
+} ll_calib_search_info;
+
+ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options *opt, int paced,
+                          ll_calib_schedule *out, ll_calib_result *predicted, ll_error *err);
+// info may be NULL.
 ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options *opt, ll_calib_schedule *out,
-                          ll_calib_result *predicted, ll_error *err);
+                          ll_calib_result *predicted, ll_calib_search_info *info, ll_error *err);
 
 #ifdef __cplusplus
 }

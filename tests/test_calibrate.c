@@ -299,6 +299,57 @@ static void test_constant_threshold_monotone(void) {
     ll_map_source_close(src);
 }
 
+// Per-layer constant levels: the curves give exactly what evaluation gives.
+static void test_curves_match_evaluation(void) {
+    ll_error err;
+    for (int data = 0; data < 2; data++) {
+        ll_calib_model m = small_model(14);
+        mem_maps mm = random_maps(15, 6, 3);
+        ll_map_source *src;
+        if (data == 0)
+            CU_ASSERT_EQUAL_FATAL(ll_map_source_model(&m, &src, &err), LL_OK);
+        if (data == 1)
+            CU_ASSERT_EQUAL_FATAL(
+                ll_map_source_memory(&mm.shape, &mm.tiling, mm.steps, mm.layers, mm.x, mm.m, &src, &err), LL_OK);
+        ll_calib_grid g = test_grid();
+        ll_calib_table t;
+        ll_calib_build_options o = {.split_log2 = 2};
+        CU_ASSERT_EQUAL_FATAL(ll_calib_table_build(src, &g, &o, &t, &err), LL_OK);
+        ll_calib_curves c;
+        CU_ASSERT_EQUAL_FATAL(ll_calib_curves_build(&t, &c, &err), LL_OK);
+        ll_rng r;
+        ll_rng_seed(&r, 16);
+        int levels[8];
+        for (int k = 0; k < 30; k++) {
+            ll_calib_schedule s;
+            ll_calib_schedule_alloc(&s, t.steps, t.layers, &err);
+            for (int l = 0; l < t.layers; l++) {
+                levels[l] = k < g.n + 1 ? k - 1 : ll_rng_int(&r, -1, g.n - 1);
+                for (int st = 0; st < t.steps; st++) s.levels[l * t.steps + st] = (int8_t)levels[l];
+            }
+            ll_calib_result a, b;
+            CU_ASSERT_EQUAL_FATAL(ll_calib_curves_combine(&c, levels, &a, &err), LL_OK);
+            CU_ASSERT_EQUAL_FATAL(ll_calib_evaluate(&t, &s, 1, &b, &err), LL_OK);
+            CU_ASSERT_DOUBLE_EQUAL(a.skipped_ratio, b.skipped_ratio, 1e-12);
+            for (int i = 0; i < t.steps * t.layers; i++) {
+                CU_ASSERT_DOUBLE_EQUAL(a.layer_step_skipped[i], b.layer_step_skipped[i], 1e-12);
+                CU_ASSERT_DOUBLE_EQUAL(a.layer_step_err[i], b.layer_step_err[i], 1e-9);
+            }
+            for (int st = 0; st < t.steps; st++) CU_ASSERT_DOUBLE_EQUAL(a.step_err_mean[st], b.step_err_mean[st], 1e-9);
+            ll_calib_result_free(&a);
+            ll_calib_result_free(&b);
+            ll_calib_schedule_free(&s);
+        }
+        levels[0] = g.n;
+        ll_calib_result bad;
+        CU_ASSERT_EQUAL(ll_calib_curves_combine(&c, levels, &bad, &err), LL_ERR_INVALID);
+        ll_calib_curves_free(&c);
+        ll_calib_table_free(&t);
+        ll_map_source_close(src);
+        free_maps(&mm);
+    }
+}
+
 typedef struct {
     ll_map_source *src;
     ll_calib_table t;
@@ -327,7 +378,7 @@ static void test_search_budget_zero(void) {
     ll_calib_search_options o = {.mode = LL_BUDGET_PER_STEP, .budget = 0};
     ll_calib_schedule s;
     ll_calib_result p;
-    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_OK);
+    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, NULL, &err), LL_OK);
     for (int i = 0; i < s.steps * s.layers; i++) CU_ASSERT_EQUAL(s.levels[i], -1);
     CU_ASSERT_EQUAL(p.skipped_ratio, 0.0);
     CU_ASSERT_EQUAL(p.err_max, 0.0);
@@ -335,20 +386,19 @@ static void test_search_budget_zero(void) {
     ll_calib_schedule_free(&s);
     o.mode = LL_BUDGET_ACCUMULATED;
     o.per_layer = 1;
-    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_OK);
+    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, NULL, &err), LL_OK);
     CU_ASSERT_EQUAL(p.skipped_ratio, 0.0);
     ll_calib_result_free(&p);
     ll_calib_schedule_free(&s);
     close_fixture(&f);
 }
 
-// Within budget, more budget never skips less, and the schedule is maximal:
-// raising any one step's level so that it marks more breaks the budget.
+// The search: within budget, and more budget never skips less.
 static void test_search_budget_sweep(void) {
     fixture f;
     open_fixture(&f, 22);
     ll_error err;
-    const double budgets[] = {0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 1e6};
+    const double budgets[] = {0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 2e-2, 3e-2, 5e-2, 0.1, 0.3, 1, 3, 1e6};
     int n_b = (int)(sizeof budgets / sizeof budgets[0]);
     for (int mode = 0; mode < 2; mode++) {
         for (int per_layer = 0; per_layer < 2; per_layer++) {
@@ -357,15 +407,43 @@ static void test_search_budget_sweep(void) {
                 ll_calib_search_options o = {.mode = (ll_budget_mode)mode, .budget = budgets[b], .per_layer = per_layer};
                 ll_calib_schedule s;
                 ll_calib_result p;
-                CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_OK);
+                ll_calib_search_info info;
+                CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, &info, &err), LL_OK);
                 double used = mode == LL_BUDGET_PER_STEP ? p.err_max : p.err_acc;
                 CU_ASSERT(used <= budgets[b] * (1 + 1e-9));
                 CU_ASSERT(p.skipped_ratio >= prev);
+                CU_ASSERT(info.chosen_budget <= budgets[b]);
+                CU_ASSERT(info.candidates >= 1);
                 prev = p.skipped_ratio;
                 if (per_layer == 0)
                     for (int st = 0; st < s.steps; st++) CU_ASSERT_EQUAL(s.levels[st], s.levels[s.steps + st]);
-                // maximality, per step (whole column of layers when shared)
-                for (int st = 0; st + 1 < s.steps && b % 3 == 1; st++) {
+                ll_calib_result_free(&p);
+                ll_calib_schedule_free(&s);
+            }
+            CU_ASSERT(prev > 0.3);  // the unlimited budget skips a lot
+        }
+    }
+    close_fixture(&f);
+}
+
+// The greedy is maximal: raising any one step's level (the whole column of
+// layers when shared) so that it marks more breaks the budget.
+static void test_greedy_maximal(void) {
+    fixture f;
+    open_fixture(&f, 25);
+    ll_error err;
+    const double budgets[] = {1e-3, 1e-2, 0.1};
+    for (int mode = 0; mode < 2; mode++) {
+        for (int per_layer = 0; per_layer < 2; per_layer++) {
+            for (int b = 0; b < 3; b++) {
+                ll_calib_search_options o = {.mode = (ll_budget_mode)mode, .budget = budgets[b], .per_layer = per_layer};
+                ll_calib_schedule s;
+                ll_calib_result p;
+                CU_ASSERT_EQUAL_FATAL(ll_calib_greedy(&f.t, &o, 0, &s, &p, &err), LL_OK);
+                double used = mode == LL_BUDGET_PER_STEP ? p.err_max : p.err_acc;
+                CU_ASSERT(used <= budgets[b] * (1 + 1e-9));
+                int raised = 0;
+                for (int st = 0; st + 1 < s.steps; st++) {
                     for (int l = 0; l < (per_layer ? s.layers : 1); l++) {
                         int cur = s.levels[l * s.steps + st];
                         for (int up = cur + 1; up < f.t.grid.n; up++) {
@@ -377,17 +455,19 @@ static void test_search_budget_sweep(void) {
                                 if (per_layer ? l2 == l : 1) s2.levels[l2 * s.steps + st] = (int8_t)up;
                             CU_ASSERT_EQUAL_FATAL(ll_calib_evaluate(&f.t, &s2, 1, &q, &err), LL_OK);
                             double u2 = mode == LL_BUDGET_PER_STEP ? q.err_max : q.err_acc;
-                            int skips_more = q.skipped_ratio > p.skipped_ratio;
-                            CU_ASSERT(!skips_more || u2 > budgets[b]);
+                            if (q.skipped_ratio > p.skipped_ratio) {
+                                CU_ASSERT(u2 > budgets[b]);
+                                raised++;
+                            }
                             ll_calib_result_free(&q);
                             ll_calib_schedule_free(&s2);
                         }
                     }
                 }
+                CU_ASSERT(raised > 0);
                 ll_calib_result_free(&p);
                 ll_calib_schedule_free(&s);
             }
-            CU_ASSERT(prev > 0.3);  // the unlimited budget skips a lot
         }
     }
     close_fixture(&f);
@@ -402,7 +482,7 @@ static void test_prediction_matches_simulation(void) {
     ll_calib_search_options o = {.mode = LL_BUDGET_PER_STEP, .budget = 0.02, .per_layer = 1};
     ll_calib_schedule s;
     ll_calib_result p, sim;
-    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_OK);
+    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, NULL, &err), LL_OK);
     CU_ASSERT(p.skipped_ratio > 0);
     float *thr = malloc(sizeof(float) * s.steps * s.layers);
     thresholds_of(&f.t.grid, &s, thr);
@@ -429,25 +509,25 @@ static void test_per_step_budgets(void) {
     ll_calib_search_options o = {.mode = LL_BUDGET_PER_STEP, .step_budget = b};
     ll_calib_schedule s;
     ll_calib_result p;
-    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_OK);
+    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, NULL, &err), LL_OK);
     for (int st = 0; st < f.t.steps; st++) CU_ASSERT(p.step_err[st] <= b[st] * (1 + 1e-9));
     CU_ASSERT(p.skipped_ratio > 0);
     ll_calib_result_free(&p);
     ll_calib_schedule_free(&s);
     b[3] = -1;
-    CU_ASSERT_EQUAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_ERR_INVALID);
+    CU_ASSERT_EQUAL(ll_calib_search(&f.t, &o, &s, &p, NULL, &err), LL_ERR_INVALID);
     free(b);
     o.step_budget = NULL;
     o.budget = NAN;
-    CU_ASSERT_EQUAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_ERR_INVALID);
+    CU_ASSERT_EQUAL(ll_calib_search(&f.t, &o, &s, &p, NULL, &err), LL_ERR_INVALID);
     o.budget = 0.1;
     o.min_level = 5;
     o.max_level = 2;
-    CU_ASSERT_EQUAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_ERR_INVALID);
+    CU_ASSERT_EQUAL(ll_calib_search(&f.t, &o, &s, &p, NULL, &err), LL_ERR_INVALID);
     // Allowed levels are honoured.
     o.min_level = 2;
     o.max_level = 10;
-    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, &err), LL_OK);
+    CU_ASSERT_EQUAL_FATAL(ll_calib_search(&f.t, &o, &s, &p, NULL, &err), LL_OK);
     for (int i = 0; i < s.steps * s.layers; i++) CU_ASSERT(s.levels[i] == -1 || (s.levels[i] >= 2 && s.levels[i] <= 10));
     ll_calib_result_free(&p);
     ll_calib_schedule_free(&s);
@@ -507,8 +587,10 @@ int register_calibrate_suite(void) {
         !CU_add_test(s, "table = simulation = oracle (random maps)", test_table_matches_simulation_random) ||
         !CU_add_test(s, "batch evaluation = one by one", test_batch_equals_single) ||
         !CU_add_test(s, "constant thresholds: sparsity monotone", test_constant_threshold_monotone) ||
+        !CU_add_test(s, "per-layer constant curves = evaluation", test_curves_match_evaluation) ||
         !CU_add_test(s, "search: budget 0 skips nothing", test_search_budget_zero) ||
-        !CU_add_test(s, "search: budget sweep, monotone, maximal", test_search_budget_sweep) ||
+        !CU_add_test(s, "search: budget sweep, within budget, monotone", test_search_budget_sweep) ||
+        !CU_add_test(s, "greedy: maximal", test_greedy_maximal) ||
         !CU_add_test(s, "search: prediction = direct simulation", test_prediction_matches_simulation) ||
         !CU_add_test(s, "search: per-step budgets and options", test_per_step_budgets) ||
         !CU_add_test(s, "bad maps and schedules rejected", test_bad_maps))
