@@ -369,25 +369,28 @@ static const char *base_name(const char *path) {
 }
 
 static ll_status parse_root(ll_experiment_config *c, ll_error *err) {
-    const char *file = c->path;
+    const char *path = c->path;
     const cJSON *root = c->root;
+    // Top-level keys read "x.json: experiment.key: ..."; sections name themselves.
+    char file[600];
+    snprintf(file, sizeof file, "%s: experiment", path);
     static const char *const keys[] = {"name",     "description", "trajectory",   "backend",   "kernel",
                                        "tiling",   "encoding",    "softmax_scale", "threads",   "must_do",
                                        "must_skip", "skipped_mass", "counters",    "flop_rate_tflops",
                                        "output",   "record",      "policies",     NULL};
     if (!cJSON_IsObject(root))
-        return ll_fail(err, LL_ERR_USAGE, "%s: the experiment must be a JSON object, got %s", file,
+        return ll_fail(err, LL_ERR_USAGE, "%s: the experiment must be a JSON object, got %s", path,
                        json_type_name(root));
     LL_TRY(ll_json_check_keys(root, keys, file, err));
 
     // name defaults to the file name without its extension
-    snprintf(c->name, sizeof c->name, "%.63s", base_name(file));
+    snprintf(c->name, sizeof c->name, "%.63s", base_name(path));
     char *dot = strrchr(c->name, '.');
     if (dot && dot != c->name) *dot = '\0';
     LL_TRY(ll_json_string(root, "name", 0, file, c->name, sizeof c->name, err));
     if (!c->name[0]) return ll_fail(err, LL_ERR_USAGE, "%s.name: empty", file);
     LL_TRY(ll_json_string(root, "description", 0, file, c->description, sizeof c->description, err));
-    LL_TRY(parse_trajectory(cJSON_GetObjectItemCaseSensitive(root, "trajectory"), file, &c->trajectory, err));
+    LL_TRY(parse_trajectory(cJSON_GetObjectItemCaseSensitive(root, "trajectory"), path, &c->trajectory, err));
 
     static const char *const backends[] = {"auto", "cpu", "cuda", NULL};
     static const char *const kernels[] = {"auto", "portable", "hopper", NULL};
@@ -399,7 +402,7 @@ static ll_status parse_root(ll_experiment_config *c, ll_error *err) {
     LL_TRY(parse_choice(root, "kernel", file, kernels, c->kernel, sizeof c->kernel, err));
     LL_TRY(parse_choice(root, "encoding", file, encodings, enc, sizeof enc, err));
     c->encoding = strcmp(enc, "production") == 0 ? LL_END_INCLUSIVE_PRODUCTION : LL_END_EXCLUSIVE;
-    LL_TRY(parse_tiling(root, file, c, err));
+    LL_TRY(parse_tiling(root, path, c, err));
 
     double scale = 0;
     LL_TRY(ll_json_number(root, "softmax_scale", 0, file, &scale, err));
@@ -416,8 +419,8 @@ static ll_status parse_root(ll_experiment_config *c, ll_error *err) {
     if (cJSON_GetObjectItemCaseSensitive(root, "flop_rate_tflops") && !(c->flop_rate_tflops > 0))
         return ll_fail(err, LL_ERR_USAGE, "%s.flop_rate_tflops: must be > 0", file);
     LL_TRY(ll_json_string(root, "output", 0, file, c->output, sizeof c->output, err));
-    LL_TRY(parse_record(cJSON_GetObjectItemCaseSensitive(root, "record"), file, c, err));
-    return parse_policies(root, file, c, err);
+    LL_TRY(parse_record(cJSON_GetObjectItemCaseSensitive(root, "record"), path, c, err));
+    return parse_policies(root, path, c, err);
 }
 
 // Line and column of a byte offset, for JSON syntax errors.

@@ -76,7 +76,7 @@ typedef struct {
     cJSON *root;
 
     char name[64];
-    char description[256];
+    char description[1024];
     ll_trajectory_spec trajectory;
     char backend[8];  // "auto", "cpu", "cuda"
     char kernel[16];  // "auto", "portable", "hopper"
