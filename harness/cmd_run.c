@@ -615,7 +615,8 @@ static ll_status run(run_ctx *r, ll_error *err) {
         snprintf(r->counters_status, sizeof r->counters_status, "off (experiment key counters is false)");
     } else {
         r->counters_on = ll_backend_counters_open(r->backend, r->counters_status, sizeof r->counters_status) == LL_OK;
-        if (!r->counters_on && !r->opt.quiet) fprintf(stderr, "litelab run: %s; going on without\n", r->counters_status);
+        if (!r->counters_on && !r->opt.quiet && ll_backend_kind_of(r->backend) == LL_BACKEND_CUDA)
+            fprintf(stderr, "litelab run: %s; going on without them\n", r->counters_status);
     }
     int first = 0;
     LL_TRY(open_trace(r, &first, err));

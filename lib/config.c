@@ -414,6 +414,7 @@ static ll_status parse_root(ll_experiment_config *c, ll_error *err) {
 
     c->skipped_mass = 1;
     LL_TRY(ll_json_bool(root, "skipped_mass", file, &c->skipped_mass, err));
+    c->counters = 1;
     LL_TRY(ll_json_bool(root, "counters", file, &c->counters, err));
     LL_TRY(ll_json_number(root, "flop_rate_tflops", 0, file, &c->flop_rate_tflops, err));
     if (cJSON_GetObjectItemCaseSensitive(root, "flop_rate_tflops") && !(c->flop_rate_tflops > 0))

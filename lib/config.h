@@ -27,7 +27,8 @@
 //   must_do, must_skip  token ranges "a:b,c:d" [""]
 //   skipped_mass bool [true]: needs the dense tile map of every call (GPU:
 //                ll_cuda_tile_map; CPU: ll_tile_map_compute, as costly as a dense call)
-//   counters     bool [false]: GPU tensor-pipe counters (slow: kernel replay)
+//   counters     bool [true]: GPU tensor-pipe counters where the GPU allows them
+//                (each call re-run under CUPTI kernel replay, outside the timing)
 //   flop_rate_tflops number > 0: the rate --dry-run estimates time with
 //   output       string: trace path (-o overrides)
 //   record       {"per_head": bool [false],

@@ -88,6 +88,8 @@ static void test_defaults(void) {
     CU_ASSERT_EQUAL(c.encoding, LL_END_EXCLUSIVE);
     CU_ASSERT_EQUAL(c.trajectory.dtype, -1);
     CU_ASSERT_EQUAL(c.output[0], '\0');
+    CU_ASSERT_EQUAL(c.counters, 1);
+    CU_ASSERT_EQUAL(c.skipped_mass, 1);
     ll_config_free(&c);
 }
 
