@@ -19,6 +19,9 @@
 //   v2: 4 warps x 32 query rows (Bm = 128), Q re-read from shared memory per
 //       k-step, Bn = 64, two CTAs per SM: half the K/V shared-memory reads
 //       per FLOP of v1 (each warp reuses a K/V fragment for two row blocks).
+//   v3: v2, and the O accumulator is rescaled only when some row maximum of
+//       the warp moved (after the first tiles it rarely does); the next
+//       tile's copies go out before thread 0's keep decision.
 #include <math.h>
 #include <stdint.h>
 
@@ -31,10 +34,14 @@
 namespace ll {
 
 // Compile-time shape of one kernel version.
-template <int D_, int BN_, int WARPS_, int MT_, bool Q_IN_REGS_, int MIN_BLOCKS_>
+// LAZY_RESCALE: skip the O rescale when no row maximum of the warp moved
+// (bit-identical results: the factor would be exactly 1).
+// EARLY_PREFETCH: issue the next tile's copies before thread 0's keep decision.
+template <int D_, int BN_, int WARPS_, int MT_, bool Q_IN_REGS_, int MIN_BLOCKS_, bool LAZY_RESCALE_ = false,
+          bool EARLY_PREFETCH_ = false>
 struct PortableConfig {
     static constexpr int D = D_, BN = BN_, WARPS = WARPS_, MT = MT_, MIN_BLOCKS = MIN_BLOCKS_;
-    static constexpr bool Q_IN_REGS = Q_IN_REGS_;
+    static constexpr bool Q_IN_REGS = Q_IN_REGS_, LAZY_RESCALE = LAZY_RESCALE_, EARLY_PREFETCH = EARLY_PREFETCH_;
     static constexpr int THREADS = WARPS * 32;
     static constexpr int BM = WARPS * 16 * MT;
     static constexpr int LD = D + 8;  // shared row pitch in elements: +16 bytes keeps ldmatrix conflict-free
@@ -53,22 +60,35 @@ struct PortableConfig {
 struct ListSmem {
     float *crit;        // [2][WARPS] criteria of the last two tiles
     int *flag;          // scratch for load_read_row
-    int32_t *ranges;    // [k_tiles]
+    int32_t *ranges;    // [k_tiles + 2] (a row holds at most k_tiles + 1 entries)
     uint8_t *flags;     // [k_tiles] key-tile flags (or unused)
     uint8_t *keep_seq;  // [k_tiles + k_tiles/2 + 1] keep decision per computed tile, in visit order
 };
 __host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles) {
     size_t visits = (size_t)k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
-    return sizeof(float) * 2 * warps + 16 + sizeof(int32_t) * (size_t)k_tiles + (size_t)k_tiles + visits;
+    return sizeof(float) * 2 * warps + 16 + sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)k_tiles + visits;
 }
 __device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles) {
     ListSmem s;
     s.crit = reinterpret_cast<float *>(base);
     s.flag = reinterpret_cast<int *>(base + sizeof(float) * 2 * warps);
     s.ranges = reinterpret_cast<int32_t *>(base + sizeof(float) * 2 * warps + 16);
-    s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles);
+    s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles + 2);
     s.keep_seq = s.flags + k_tiles;
     return s;
+}
+
+// Thread 0: the keep decision of the j-th computed tile (key tile kt) from
+// the warps' criteria. The first computed tile and must-do tiles are kept.
+template <class Cfg>
+__device__ __forceinline__ void decide_keep(const ListSmem &ls, const ll_portable_args &a, int j, int kt) {
+    const float *c = ls.crit + (j & 1) * Cfg::WARPS;
+    float crit = c[0];
+#pragma unroll
+    for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
+    bool must_do = a.flags && ls.flags[kt] == TILE_MUST_DO;
+    bool negligible = j > 0 && !must_do && crit <= a.threshold;
+    ls.keep_seq[j] = !negligible;
 }
 
 template <class Cfg, class T, bool SKIP>
@@ -99,8 +119,8 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
         ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles);
         if (a.flags)
             for (int i = tid; i < a.k_tiles; i += THREADS) ls.flags[i] = a.flags[i];
-        nranges = load_read_row<THREADS>(a.read_list + list_row * (a.k_tiles + 1), a.k_tiles, a.exclusive, ls.ranges,
-                                         ls.flag, a.error, b, h, qt);  // ends with a barrier
+        nranges = load_read_row<THREADS>(a.read_list + list_row * a.row_ints, a.k_tiles, a.row_ints - 1, a.exclusive,
+                                         ls.ranges, ls.flag, a.error, b, h, qt);  // ends with a barrier
         walk.begin(ls.ranges, nranges, a.exclusive, a.flags ? ls.flags : nullptr);
     } else {
         walk.begin_dense(a.k_tiles);
@@ -149,22 +169,16 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
         const int nxt = walk.kt;
         cp_async_wait<0>();
         __syncthreads();  // tile `cur` visible to all; every warp is done with the other stage
-        if (measure && tid == 0 && n_computed > 0) {
-            // Keep decision for the previous tile: its criteria are complete now.
-            const float *c = ls.crit + ((n_computed - 1) & 1) * Cfg::WARPS;
-            float crit = c[0];
-#pragma unroll
-            for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
-            bool must_do = a.flags && ls.flags[prev_kt] == TILE_MUST_DO;
-            bool negligible = n_computed - 1 > 0 && !must_do && crit <= a.threshold;
-            ls.keep_seq[n_computed - 1] = !negligible;
-        }
+        if (!Cfg::EARLY_PREFETCH && measure && tid == 0 && n_computed > 0)
+            decide_keep<Cfg>(ls, a, n_computed - 1, prev_kt);  // the previous tile's criteria are complete now
         if (nxt >= 0) {
             uint16_t *dst = s_kv + (stage ^ 1) * Cfg::STAGE_ELEMS;
             load_tile_async<BN, D, LD, THREADS>(dst, kg, nxt * BN, N, token_stride);
             load_tile_async<BN, D, LD, THREADS>(dst + Cfg::TILE_ELEMS, vg, nxt * BN, N, token_stride);
         }
         cp_async_commit();
+        if (Cfg::EARLY_PREFETCH && measure && tid == 0 && n_computed > 0)
+            decide_keep<Cfg>(ls, a, n_computed - 1, prev_kt);
 
         const uint16_t *sk = s_kv + stage * Cfg::STAGE_ELEMS, *sv = sk + Cfg::TILE_ELEMS;
         // S = Q K^T
@@ -202,10 +216,10 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
 
         // Online softmax; the criterion goes to the shared array of this tile's parity.
         if (measure) {
-            float crit = sm.template update<true>(s, o, a.scale_log2, warp_valid_rows);
+            float crit = sm.template update<true, Cfg::LAZY_RESCALE>(s, o, a.scale_log2, warp_valid_rows);
             if (lane == 0) ls.crit[(n_computed & 1) * Cfg::WARPS + warp] = crit;
         } else {
-            sm.template update<false>(s, o, a.scale_log2, warp_valid_rows);
+            sm.template update<false, Cfg::LAZY_RESCALE>(s, o, a.scale_log2, warp_valid_rows);
         }
 
         // O += P V, P rounded to the input type straight from the score registers.
@@ -240,18 +254,10 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
     if (measure) {
         __syncthreads();  // the last tile's criteria are in shared memory
         if (warp == 0) {
-            if (tid == 0 && n_computed > 0) {
-                const float *c = ls.crit + ((n_computed - 1) & 1) * Cfg::WARPS;
-                float crit = c[0];
-#pragma unroll
-                for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
-                bool must_do = a.flags && ls.flags[prev_kt] == TILE_MUST_DO;
-                bool negligible = n_computed - 1 > 0 && !must_do && crit <= a.threshold;
-                ls.keep_seq[n_computed - 1] = !negligible;
-            }
+            if (tid == 0 && n_computed > 0) decide_keep<Cfg>(ls, a, n_computed - 1, prev_kt);
             __syncwarp();
             write_list_row(ls.ranges, nranges, a.exclusive, a.flags ? ls.flags : nullptr, ls.keep_seq,
-                           a.write_list + list_row * (a.k_tiles + 1), a.k_tiles, a.error, b, h, qt);
+                           a.write_list + list_row * a.row_ints, a.row_ints - 1, a.error, b, h, qt);
         }
     }
 
@@ -280,10 +286,10 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
 }
 
 // Every row becomes [2, K-1, end of the full list].
-__global__ void fill_full_lists_kernel(int32_t *lists, size_t rows, int k_tiles, int exclusive) {
+__global__ void fill_full_lists_kernel(int32_t *lists, size_t rows, int row_ints, int k_tiles, int exclusive) {
     size_t r = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (r >= rows) return;
-    int32_t *row = lists + r * (size_t)(k_tiles + 1);
+    int32_t *row = lists + r * (size_t)row_ints;
     row[0] = 2;
     row[1] = k_tiles - 1;
     row[2] = exclusive ? -1 : 0;
@@ -298,6 +304,9 @@ using V1D128 = PortableConfig<128, 128, 8, 1, true, 1>;
 using V2D64 = PortableConfig<64, 64, 4, 2, false, 2>;
 using V2D96 = PortableConfig<96, 64, 4, 2, false, 2>;
 using V2D128 = PortableConfig<128, 64, 4, 2, false, 2>;
+using V3D64 = PortableConfig<64, 64, 4, 2, false, 2, true, true>;
+using V3D96 = PortableConfig<96, 64, 4, 2, false, 2, true, true>;
+using V3D128 = PortableConfig<128, 64, 4, 2, false, 2, true, true>;
 
 template <class Cfg>
 static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream) {
@@ -330,6 +339,7 @@ const char *ll_portable_version_summary(int version) {
     switch (resolve_version(version)) {
     case 1: return "v1: 8 warps x 16 rows, Q in registers, Bn=128, K/V double-buffered (cp.async), 1 CTA/SM";
     case 2: return "v2: 4 warps x 32 rows, Q from shared memory, Bn=64, K/V double-buffered, 2 CTAs/SM";
+    case 3: return "v3: v2 + O rescaled only when a row maximum moved, next tile's copies issued before the keep decision";
     }
     return nullptr;
 }
@@ -339,6 +349,7 @@ bool ll_portable_tiling(int version, int D, int *block_m, int *block_n) {
     switch (resolve_version(version)) {
     case 1: *block_m = V1D128::BM; *block_n = V1D128::BN; return true;
     case 2: *block_m = V2D128::BM; *block_n = V2D128::BN; return true;
+    case 3: *block_m = V3D128::BM; *block_n = V3D128::BN; return true;
     }
     return false;
 }
@@ -347,6 +358,7 @@ size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip) {
     switch (resolve_version(version)) {
     case 1: return kv_bytes_for<V1D64, V1D96, V1D128>(D) + (skip ? list_smem_bytes(V1D128::WARPS, k_tiles) : 0);
     case 2: return kv_bytes_for<V2D64, V2D96, V2D128>(D) + (skip ? list_smem_bytes(V2D128::WARPS, k_tiles) : 0);
+    case 3: return kv_bytes_for<V3D64, V3D96, V3D128>(D) + (skip ? list_smem_bytes(V3D128::WARPS, k_tiles) : 0);
     }
     return 0;
 }
@@ -363,13 +375,20 @@ cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStrea
         if (a->D == 96) return launch_config<V2D96>(a, stream);
         if (a->D == 128) return launch_config<V2D128>(a, stream);
         break;
+    case 3:
+        if (a->D == 64) return launch_config<V3D64>(a, stream);
+        if (a->D == 96) return launch_config<V3D96>(a, stream);
+        if (a->D == 128) return launch_config<V3D128>(a, stream);
+        break;
     }
     return cudaErrorInvalidValue;
 }
 
-cudaError_t ll_fill_full_lists(int32_t *lists, size_t rows, int k_tiles, int exclusive, cudaStream_t stream) {
+cudaError_t ll_fill_full_lists(int32_t *lists, size_t rows, int row_ints, int k_tiles, int exclusive,
+                               cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
+    if (row_ints < 3 || k_tiles < 1) return cudaErrorInvalidValue;  // [2, start, end] must fit
     unsigned blocks = (unsigned)((rows + 255) / 256);
-    fill_full_lists_kernel<<<blocks, 256, 0, stream>>>(lists, rows, k_tiles, exclusive);
+    fill_full_lists_kernel<<<blocks, 256, 0, stream>>>(lists, rows, row_ints, k_tiles, exclusive);
     return cudaGetLastError();
 }

@@ -11,7 +11,7 @@
 enum {
     LL_DEVERR_NONE = 0,
     LL_DEVERR_READ_LIST = 1,       // a read-list row breaks the invariants (detail: its len)
-    LL_DEVERR_WRITE_OVERFLOW = 2,  // a write-list row would need more than k_tiles entries (detail: entries)
+    LL_DEVERR_WRITE_OVERFLOW = 2,  // a write-list row would need more entries than a row holds (detail: entries)
 };
 enum { LL_DEVERR_WORDS = 5 };
 
@@ -28,13 +28,14 @@ struct ll_portable_args {
     int fp16;                   // 0: bf16, 1: fp16
     int exclusive;              // list encoding: 1 LL_END_EXCLUSIVE, 0 production (end computed)
     int q_tiles, k_tiles;
+    int row_ints;               // int32 per list row (ll_skip_list_row_len): [len, up to row_ints - 1 entries]
     float scale_log2;           // softmax scale * log2(e)
     float threshold;            // log2 units
 };
 
 // Versions of the portable kernel, kept runnable side by side (see
 // kernels/NOTES.md for what each changed and measured). 0 picks the default.
-enum { LL_PORTABLE_DEFAULT_VERSION = 1, LL_PORTABLE_VERSIONS = 2 };
+enum { LL_PORTABLE_DEFAULT_VERSION = 3, LL_PORTABLE_VERSIONS = 3 };
 const char *ll_portable_version_summary(int version);
 // Tile sizes of a version for head dim D; false for an unknown version or D.
 bool ll_portable_tiling(int version, int D, int *block_m, int *block_n);
@@ -42,8 +43,9 @@ bool ll_portable_tiling(int version, int D, int *block_m, int *block_n);
 size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip);
 // Launches on `stream`; returns the launch's error (cudaGetLastError).
 cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStream_t stream);
-// Every row of `rows` lists of (k_tiles + 1) int32 becomes the full list.
-cudaError_t ll_fill_full_lists(int32_t *lists, size_t rows, int k_tiles, int exclusive, cudaStream_t stream);
+// Every one of `rows` list rows (row_ints int32 each, row_ints >= 3) becomes the full list.
+cudaError_t ll_fill_full_lists(int32_t *lists, size_t rows, int row_ints, int k_tiles, int exclusive,
+                               cudaStream_t stream);
 
 // Tile maps on the GPU (kernels/tile_stats.cu): for every (b, h, qtile, ktile)
 // max_log2 = max_r max_c (s_rc - M_r) * scale * log2(e) with M_r the row's
@@ -59,3 +61,8 @@ struct ll_tile_stats_args {
 bool ll_tile_stats_supported(int D, int block_m, int block_n);
 size_t ll_tile_stats_smem_bytes(int D);
 cudaError_t ll_tile_stats_launch(const ll_tile_stats_args *a, cudaStream_t stream);
+
+// The mma.sync ceiling (kernels/mma_peak.cu): `blocks` CTAs of 8 warps, each
+// issuing iters x 8 independent m16n8k16 bf16 mmas; ll_mma_peak_flops counts them.
+cudaError_t ll_mma_peak_launch(int blocks, int iters, float *sink, cudaStream_t stream);
+double ll_mma_peak_flops(int blocks, int iters);

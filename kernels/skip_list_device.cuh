@@ -27,16 +27,17 @@ __device__ __forceinline__ void report_error(int *error, int code, int b, int h,
 }
 
 // Copies row[1..len] into s_ranges and checks the row as
-// ll_skip_list_check_row does: len even and <= k_tiles; every range in
-// bounds and non-empty (start >= last); ranges descending, start_{i+1} <= end_i.
+// ll_skip_list_check_row does: len even and <= capacity (the row's entry
+// slots, k_tiles with the production layout); every range in bounds and
+// non-empty (start >= last); ranges descending, start_{i+1} <= end_i.
 // Returns the number of ranges, 0 for a bad row (then reported). Every thread
 // of the block must call it; it ends with a barrier.
 template <int THREADS>
-__device__ int load_read_row(const int32_t *row, int k_tiles, int exclusive, int32_t *s_ranges, int *s_flag,
-                             int *error, int b, int h, int qt) {
+__device__ int load_read_row(const int32_t *row, int k_tiles, int capacity, int exclusive, int32_t *s_ranges,
+                             int *s_flag, int *error, int b, int h, int qt) {
     const int tid = threadIdx.x;
     int len = row[0];
-    bool len_ok = len >= 0 && len <= k_tiles && (len & 1) == 0;
+    bool len_ok = len >= 0 && len <= capacity && len <= k_tiles + 1 && (len & 1) == 0;
     if (tid == 0) *s_flag = len_ok ? 0 : 1;
     if (len_ok)
         for (int i = tid; i < len; i += THREADS) s_ranges[i] = row[1 + i];
@@ -149,12 +150,12 @@ __device__ int list_writer_pass(const int32_t *ranges, int nranges, int exclusiv
 }
 
 // Called by one whole warp. Leaves the row untouched and reports when its
-// entries would not fit the row (k_tiles entries), like the CPU reference.
+// entries would not fit the row (capacity entries), like the CPU reference.
 __device__ __forceinline__ void write_list_row(const int32_t *ranges, int nranges, int exclusive,
                                                const uint8_t *flags, const uint8_t *keep_seq, int32_t *row,
-                                               int k_tiles, int *error, int b, int h, int qt) {
+                                               int capacity, int *error, int b, int h, int qt) {
     int need = list_writer_pass<false>(ranges, nranges, exclusive, flags, keep_seq, row);
-    if (need > k_tiles) {
+    if (need > capacity) {
         if ((threadIdx.x & 31) == 0) report_error(error, LL_DEVERR_WRITE_OVERFLOW, b, h, qt, need);
         return;
     }

@@ -64,11 +64,14 @@ struct OnlineSoftmax {
     // relative to the new running maximum, rescales the output accumulator o
     // and the row sums. Returns this warp's criterion when MEASURE (rows at
     // or past valid_rows, counted from the warp's first row, are excluded),
-    // -inf otherwise.
-    template <bool MEASURE>
+    // -inf otherwise. LAZY: o and l are rescaled only when some row maximum
+    // of the warp moved; otherwise every factor is exactly 1, so the result
+    // is bit-identical.
+    template <bool MEASURE, bool LAZY>
     __device__ float update(float (&s)[MT][NT][4], float (&o)[MT][DT][4], float scale_log2, int valid_rows) {
         const int g = (threadIdx.x & 31) >> 2;
-        float crit = -INFINITY;
+        float crit = -INFINITY, m_new[MT][2];
+        bool moved = false;
 #pragma unroll
         for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
@@ -78,11 +81,33 @@ struct OnlineSoftmax {
                 for (int nt = 0; nt < NT; nt++)
                     tile_max = fmaxf(tile_max, fmaxf(s[mt][nt][2 * hh], s[mt][nt][2 * hh + 1]));
                 tile_max = quad_max(tile_max);
-                float m_old = m[mt][hh], m_new = fmaxf(m_old, tile_max);
+                float m_old = m[mt][hh];
+                m_new[mt][hh] = fmaxf(m_old, tile_max);
+                moved |= m_new[mt][hh] != m_old;
                 if (MEASURE && mt * 16 + hh * 8 + g < valid_rows)
                     crit = fmaxf(crit, (tile_max - m_old) * scale_log2);
-                float alpha = fast_exp2((m_old - m_new) * scale_log2);  // 0 on the first tile
-                float m_scaled = m_new * scale_log2, sum = 0.0f;
+            }
+        }
+        if (!LAZY || __any_sync(0xffffffffu, moved)) {
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int hh = 0; hh < 2; hh++) {
+                    float alpha = fast_exp2((m[mt][hh] - m_new[mt][hh]) * scale_log2);  // 0 on the first tile
+                    l[mt][hh] *= alpha;
+#pragma unroll
+                    for (int dt = 0; dt < DT; dt++) {
+                        o[mt][dt][2 * hh] *= alpha;
+                        o[mt][dt][2 * hh + 1] *= alpha;
+                    }
+                    m[mt][hh] = m_new[mt][hh];
+                }
+        }
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++) {
+                float m_scaled = m[mt][hh] * scale_log2, sum = 0.0f;
 #pragma unroll
                 for (int nt = 0; nt < NT; nt++)
 #pragma unroll
@@ -91,15 +116,8 @@ struct OnlineSoftmax {
                         s[mt][nt][2 * hh + e] = p;
                         sum += p;
                     }
-                m[mt][hh] = m_new;
-                l[mt][hh] = l[mt][hh] * alpha + sum;
-#pragma unroll
-                for (int dt = 0; dt < DT; dt++) {
-                    o[mt][dt][2 * hh] *= alpha;
-                    o[mt][dt][2 * hh + 1] *= alpha;
-                }
+                l[mt][hh] += sum;
             }
-        }
         return MEASURE ? warp_max_over_quads(crit) : crit;
     }
 };

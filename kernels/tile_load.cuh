@@ -17,9 +17,14 @@ __device__ __forceinline__ void load_tile_async(uint16_t *s_dst, const uint16_t 
     constexpr int CHUNKS_PER_ROW = D / 8;
     constexpr int CHUNKS = ROWS * CHUNKS_PER_ROW;
     static_assert(CHUNKS % THREADS == 0, "every thread copies the same number of chunks");
+    // An opaque copy of the thread index: stops the compiler from hoisting
+    // every chunk's 64-bit row offset out of the main loop (16 offsets would
+    // hold 32 registers for the whole kernel; recomputing them is cheap).
+    int tid = threadIdx.x;
+    asm volatile("" : "+r"(tid));
 #pragma unroll
     for (int i = 0; i < CHUNKS / THREADS; i++) {
-        int c = threadIdx.x + i * THREADS;
+        int c = tid + i * THREADS;
         int r = c / CHUNKS_PER_ROW, ch = c % CHUNKS_PER_ROW;
         int token = row0 + r;
         bool valid = token < N;

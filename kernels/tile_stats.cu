@@ -64,7 +64,7 @@ __global__ void __launch_bounds__(256, 1) tile_stats_kernel(const ll_tile_stats_
     const int k_row = (lane >> 4) * 8 + (lane & 7), k_col = ((lane >> 3) & 1) * 8;
 
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // sweep 1
-    float lse2[2] = {0.0f, 0.0f}, m2[2] = {0.0f, 0.0f};         // row log2-sum-exp and M_r * c
+    float lse2[2] = {0.0f, 0.0f};  // row log2-sum-exp (sweep 1's result; m[] then holds M_r)
     float t_max[2] = {-INFINITY, -INFINITY}, t_mass[2] = {0.0f, 0.0f};  // sweep 2, current key tile
     int pending_kt = -1, n_tiles_done = 0;  // thread 0: a finished key tile to write out
 
@@ -124,10 +124,7 @@ __global__ void __launch_bounds__(256, 1) tile_stats_kernel(const ll_tile_stats_
             }
             if (step == n_chunks - 1)
 #pragma unroll
-                for (int hh = 0; hh < 2; hh++) {
-                    m2[hh] = m[hh] * c;
-                    lse2[hh] = m2[hh] + log2f(quad_sum(l[hh]));
-                }
+                for (int hh = 0; hh < 2; hh++) lse2[hh] = m[hh] * c + log2f(quad_sum(l[hh]));
             continue;
         }
 
@@ -152,7 +149,7 @@ __global__ void __launch_bounds__(256, 1) tile_stats_kernel(const ll_tile_stats_
 #pragma unroll
             for (int hh = 0; hh < 2; hh++)
                 if (hh * 8 + g < warp_valid_rows) {
-                    wmax = fmaxf(wmax, t_max[hh] * c - m2[hh]);
+                    wmax = fmaxf(wmax, (t_max[hh] - m[hh]) * c);  // exactly 0 where the row max lies
                     wmass = fmaxf(wmass, t_mass[hh]);
                 }
             wmax = warp_max_over_quads(wmax);

@@ -290,6 +290,12 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     k.exclusive = a->encoding == LL_END_EXCLUSIVE;
     k.q_tiles = ll_q_tiles(s, &p->tiling);
     k.k_tiles = ll_k_tiles(s, &p->tiling);
+    k.row_ints = ll_skip_list_row_len(k.k_tiles);
+    if (a->read_list && k.row_ints < 3)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "CUDA attention: N=%d gives %d key tile(s) of %d; a list row of %d ints cannot hold the full "
+                       "list [2, start, end] (skip_list.h layout): use dense mode",
+                       s->N, k.k_tiles, p->tiling.block_n, k.row_ints);
     k.scale_log2 = ll_softmax_scale(p) * LOG2E;  // the reference's fp32 constant
     k.threshold = p->threshold;
     LL_TRY(dev_error_buffer(&k.error, err));
@@ -366,6 +372,48 @@ ll_status ll_cuda_tile_map(const ll_attn_params *p, const uint16_t *q, const uin
 }
 
 // ---------------------------------------------------------------------------
+// The mma.sync ceiling
+
+ll_status ll_cuda_mma_peak(double *tflops, ll_error *err) {
+    if (!tflops) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_mma_peak: NULL result");
+    LL_TRY(require_gpu(err));
+    int dev = 0, sms = 0;
+    CUDA_TRY(err, cudaGetDevice(&dev));
+    CUDA_TRY(err, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    const int blocks = 4 * sms, iters = 20000;
+    float *sink = NULL;
+    cudaEvent_t start = NULL, stop = NULL;
+    CUDA_TRY(err, cudaMalloc((void **)&sink, 256 * sizeof(float)));
+    ll_status st = LL_OK;
+    float ms[5];
+    cudaError_t e = cudaEventCreate(&start);
+    if (e == cudaSuccess) e = cudaEventCreate(&stop);
+    if (e == cudaSuccess) e = ll_mma_peak_launch(blocks, iters, sink, 0);  // warm-up
+    for (int i = 0; i < 5 && e == cudaSuccess; i++) {
+        e = cudaEventRecord(start, 0);
+        if (e == cudaSuccess) e = ll_mma_peak_launch(blocks, iters, sink, 0);
+        if (e == cudaSuccess) e = cudaEventRecord(stop, 0);
+        if (e == cudaSuccess) e = cudaEventSynchronize(stop);
+        if (e == cudaSuccess) e = cudaEventElapsedTime(&ms[i], start, stop);
+    }
+    if (e != cudaSuccess) {
+        st = cuda_fail(err, e, __FILE__, __LINE__, "mma peak kernel");
+    } else {
+        for (int i = 1; i < 5; i++)  // insertion sort for the median
+            for (int j = i; j > 0 && ms[j] < ms[j - 1]; j--) {
+                float t = ms[j];
+                ms[j] = ms[j - 1];
+                ms[j - 1] = t;
+            }
+        *tflops = ll_mma_peak_flops(blocks, iters) / (ms[2] * 1e-3) * 1e-12;
+    }
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
+    cudaFree(sink);
+    return st;
+}
+
+// ---------------------------------------------------------------------------
 // The context: per-layer double-buffered lists on the device
 
 struct ll_cuda_ctx {
@@ -414,7 +462,15 @@ ll_status ll_cuda_ctx_create(ll_cuda_ctx **out, const ll_shape *shape, int n_lay
     c->enabled = enabled != 0;
     c->q_tiles = ll_q_tiles(shape, &c->tiling);
     c->k_tiles = ll_k_tiles(shape, &c->tiling);
-    c->list_ints = (size_t)shape->B * shape->H * c->q_tiles * (size_t)(c->k_tiles + 1);
+    c->list_ints = (size_t)shape->B * shape->H * c->q_tiles * (size_t)ll_skip_list_row_len(c->k_tiles);
+    if (ll_skip_list_row_len(c->k_tiles) < 3) {
+        ll_status bad = ll_fail(err, LL_ERR_INVALID,
+                                "CUDA context: N=%d gives %d key tile(s) of %d; a list row of %d ints cannot hold "
+                                "the full list [2, start, end] (skip_list.h layout)",
+                                shape->N, c->k_tiles, c->tiling.block_n, ll_skip_list_row_len(c->k_tiles));
+        free(c);
+        return bad;
+    }
     c->read_index = (int *)calloc((size_t)n_layers, sizeof(int));
     if (!c->read_index) {
         free(c);
@@ -448,7 +504,8 @@ void ll_cuda_ctx_reset(ll_cuda_ctx *ctx) {
     if (!ctx) return;
     for (int l = 0; l < ctx->n_layers; l++) ctx->read_index[l] = 0;
     size_t rows = (size_t)ctx->shape.B * ctx->shape.H * ctx->q_tiles * 2 * (size_t)ctx->n_layers;
-    cudaError_t e = ll_fill_full_lists(ctx->lists, rows, ctx->k_tiles, ctx->encoding == LL_END_EXCLUSIVE, 0);
+    cudaError_t e = ll_fill_full_lists(ctx->lists, rows, ll_skip_list_row_len(ctx->k_tiles), ctx->k_tiles,
+                                       ctx->encoding == LL_END_EXCLUSIVE, 0);
     if (e != cudaSuccess) {
         ctx->sticky = cuda_fail(&ctx->sticky_err, e, __FILE__, __LINE__, "ll_fill_full_lists");
     } else {

@@ -92,6 +92,11 @@ const char *ll_cuda_portable_version_summary(int version);               // NULL
 ll_status ll_cuda_tile_map(const ll_attn_params *p, const uint16_t *q, const uint16_t *k, ll_tile_map *out,
                            ll_error *err);
 
+// The tensor-core ceiling of the portable kernel's instruction on this GPU:
+// back-to-back mma.sync m16n8k16 bf16 from registers, timed with CUDA events
+// (median of 5). A reference figure for the kernel's efficiency, not a kernel.
+ll_status ll_cuda_mma_peak(double *tflops, ll_error *err);
+
 #ifdef __cplusplus
 }
 #endif
