@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
             perm[j] = tmp;
             keep[perm[i]] = 1;
         }
-        ll_skip_list_row_from_keep(keep, kts, LL_END_EXCLUSIVE, sparse.data + row * (kts + 1));
+        ll_skip_list_row_from_keep(keep, kts, LL_END_EXCLUSIVE, sparse.data + row * ll_skip_list_row_len(kts));
     }
 
     ll_attn_params p = {.shape = s, .tiling = t, .softmax_scale = 0, .threshold = threshold};

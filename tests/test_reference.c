@@ -173,7 +173,7 @@ static void random_row(ll_rng *r, int k_tiles, ll_list_encoding enc, double p_ke
             int hi = kt;
             while (kt >= 0 && keep[kt]) kt--;
             int lo = kt + 1;
-            if (idx + 2 > k_tiles + 1) {  // no room: drop this and every lower run
+            if (idx + 2 > ll_skip_list_row_len(k_tiles)) {  // no room: drop this and every lower run
                 for (int j = lo; j >= 0; j--) keep[j] = 0;
                 break;
             }
@@ -190,7 +190,7 @@ static void random_list(ll_skip_list *l, uint64_t seed, double p_keep, uint8_t *
     ll_rng_seed(&r, seed);
     size_t rows = ll_skip_list_rows(l);
     for (size_t i = 0; i < rows; i++)
-        random_row(&r, l->k_tiles, l->encoding, p_keep, l->data + i * (l->k_tiles + 1), keep + i * l->k_tiles);
+        random_row(&r, l->k_tiles, l->encoding, p_keep, l->data + i * ll_skip_list_row_len(l->k_tiles), keep + i * l->k_tiles);
 }
 
 static int row_equal(const int32_t *a, const int32_t *b) {
@@ -290,7 +290,7 @@ static void test_threads_bitwise_equal(void) {
     CU_ASSERT_EQUAL(ll_reference_forward(&p, &o_2, x.q, x.k, x.v, &r, &w2, o2, l2, NULL, &err), LL_OK);
     CU_ASSERT(memcmp(o1, o2, no * 4) == 0);
     CU_ASSERT(memcmp(l1, l2, nl * 4) == 0);
-    CU_ASSERT(memcmp(w1.data, w2.data, ll_skip_list_rows(&r) * (kts + 1) * sizeof(int32_t)) == 0);
+    CU_ASSERT(memcmp(w1.data, w2.data, ll_skip_list_rows(&r) * ll_skip_list_row_len(kts) * sizeof(int32_t)) == 0);
     ll_skip_list_free(&r);
     ll_skip_list_free(&w1);
     ll_skip_list_free(&w2);
@@ -341,7 +341,7 @@ static void test_minus_inf_reproduces_read_list(void) {
                 CU_ASSERT_EQUAL_FATAL(run_list(&p, 0, &x, &r, &w, o, lse, NULL), LL_OK);
                 int same = 1;
                 for (size_t i = 0; i < ll_skip_list_rows(&r); i++)
-                    same &= row_equal(r.data + i * (kts + 1), w.data + i * (kts + 1));
+                    same &= row_equal(r.data + i * ll_skip_list_row_len(kts), w.data + i * ll_skip_list_row_len(kts));
                 CU_ASSERT(same);
                 naive_attention(&x.s, &p.tiling, x.q, x.k, x.v, ll_softmax_scale(&p), keep, o_ref, lse_ref, NULL);
                 CU_ASSERT(rel_l2(o, o_ref, no) < 1e-5);
@@ -386,10 +386,10 @@ static void test_write_subset_of_read(void) {
             cases++;
             int subset = 1;
             for (size_t i = 0; i < ll_skip_list_rows(&r); i++) {
-                const int32_t *rw = w.data + i * (kts + 1);
+                const int32_t *rw = w.data + i * ll_skip_list_row_len(kts);
                 char why[128];
                 CU_ASSERT_EQUAL(ll_skip_list_check_row(rw, kts, enc, why, sizeof why), LL_OK);
-                int nr = ll_skip_list_row_to_keep(r.data + i * (kts + 1), kts, enc, kr);
+                int nr = ll_skip_list_row_to_keep(r.data + i * ll_skip_list_row_len(kts), kts, enc, kr);
                 int nw = ll_skip_list_row_to_keep(rw, kts, enc, kw);
                 for (int kt = 0; kt < kts; kt++) subset &= !kw[kt] || kr[kt];
                 marked_total += nr - nw;
@@ -766,7 +766,7 @@ static void run_chain(ll_list_encoding enc, int D, uint64_t seed, int *dropped_t
         qkv_free(&x);
         if (st != LL_OK) { overflowed = 1; break; }
         for (size_t i = 0; i < rows; i++) {
-            const int32_t *rr = r->data + i * (kts + 1);
+            const int32_t *rr = r->data + i * ll_skip_list_row_len(kts);
             ll_skip_list_row_to_keep(rr, kts, enc, kr);
             if (have_expect)
                 for (int kt = 0; kt < kts; kt++) bad_expect += kr[kt] != expect[i * kts + kt];
