@@ -184,12 +184,15 @@ static void test_dense(void) {
     fixture_free(&f);
 }
 
-// Lite: step 0 reads the full list; the skipped set of each layer only grows.
-static void test_lite_accumulates(void) {
+// Lite: step 0 reads the full list; the skipped set of each layer only
+// grows. Under both list encodings (the production reading computes the
+// first tile of every skipped run again, yet never brings a skip back).
+static void lite_accumulates(ll_list_encoding enc) {
     fixture f;
     fixture_init(&f);
     enum { STEPS = 5, LAYERS = 2 };
     ll_policy_setup s = setup_for(&f, STEPS, LAYERS, NULL);
+    s.encoding = enc;
     ll_policy p;
     make_policy("{\"name\": \"l\", \"kind\": \"lite\", \"threshold\": -8}", &s, &p);
     uint8_t prev[LAYERS][HEADS * KT * KT], cur[HEADS * KT * KT], wrote[HEADS * KT * KT];
@@ -203,6 +206,7 @@ static void test_lite_accumulates(void) {
             run_call(&f, &p, step, l, &c, NULL);
             CU_ASSERT_PTR_NOT_NULL_FATAL(c.read);
             CU_ASSERT_PTR_NOT_NULL_FATAL(c.write);
+            CU_ASSERT_EQUAL(c.read->encoding, enc);
             CU_ASSERT_EQUAL(c.threshold, -8.0f);
             list_keep(c.read, cur);
             list_keep(c.write, wrote);
@@ -224,6 +228,9 @@ static void test_lite_accumulates(void) {
     ll_policy_destroy(&p);
     fixture_free(&f);
 }
+
+static void test_lite_accumulates(void) { lite_accumulates(LL_END_EXCLUSIVE); }
+static void test_lite_accumulates_production(void) { lite_accumulates(LL_END_INCLUSIVE_PRODUCTION); }
 
 static void test_warmup(void) {
     fixture f;
@@ -536,6 +543,7 @@ int register_policy_suite(void) {
     if (!s) return CU_get_error();
     if (!CU_add_test(s, "registry, description, grid check", test_registry) || !CU_add_test(s, "dense", test_dense) ||
         !CU_add_test(s, "lite: skips accumulate, never shrink", test_lite_accumulates) ||
+        !CU_add_test(s, "lite, production encoding: skips accumulate", test_lite_accumulates_production) ||
         !CU_add_test(s, "warmup: dense for k steps", test_warmup) ||
         !CU_add_test(s, "refresh: reset every R steps", test_refresh) ||
         !CU_add_test(s, "static: mask frozen after profiling", test_static_freezes) ||
