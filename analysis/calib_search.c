@@ -23,7 +23,7 @@
 typedef struct {
     const ll_calib_table *t;
     double *row_err;      // [n_rows] bound error carried from the marks so far
-    uint8_t *marked;      // [tiles_multi] multi-run tiles marked so far
+    uint8_t *cursor;      // [tiles_multi] run holding the current step; MARKED once marked
     uint64_t *multi_base; // [n_rows] index of each row's first multi-run tile
     int *const_upto;      // [layers] const tiles of levels <= this are marked
     float lut[256];
@@ -34,17 +34,22 @@ static inline double row_flops(const ll_calib_table *t, size_t row) {
     return 4.0 * ll_q_tile_rows(&t->shape, &t->tiling, qt) * (double)t->tiling.block_n * t->shape.D;
 }
 
-// The run of a history record that contains step t.
-static inline const uint8_t *run_at(const uint8_t *rec, int t) {
-    int n = rec[0];
-    const uint8_t *r = rec + 1;
-    for (int k = 1; k < n && r[3] <= t; k++) r += 3;
-    return r;
+#define MARKED 255
+
+// The run of a history record that contains step t, from the cursor of the
+// previous step (steps only move forward, so each run is passed once).
+static inline const uint8_t *run_at(const uint8_t *rec, int t, uint8_t *cursor) {
+    int n = rec[0], k = *cursor;
+    while (k + 1 < n && rec[1 + 3 * (k + 1)] <= t) k++;
+    *cursor = (uint8_t)k;
+    return rec + 1 + 3 * k;
 }
 
-// err[l][g+1], gain[l][g+1] for g = -1..G-1: the worst row error from step
-// t+1 on and the FLOPs skipped per later step if layer l used level g at t.
-static void candidates(const search_state *S, int t, double *err, double *gain) {
+// One pass per step t: first the marks of step t-1 (prev[l], the levels
+// chosen there; NULL at t = 0), then err[l][g+1], gain[l][g+1] for g =
+// -1..G-1: the worst row error from step t+1 on and the FLOPs skipped per
+// later step if layer l used level g at t.
+static void step_pass(search_state *S, int t, const int *prev, double *err, double *gain) {
     const ll_calib_table *T = S->t;
     int G = T->grid.n, L = T->layers;
     size_t rows_per_layer = (size_t)T->B * T->H * T->q_tiles, cells = (size_t)L * (G + 1);
@@ -57,26 +62,37 @@ static void candidates(const search_state *S, int t, double *err, double *gain) 
         uint32_t *hc = malloc(sizeof(uint32_t) * G);
 #pragma omp for schedule(dynamic, 64)
         for (size_t row = 0; row < T->n_rows; row++) {
-            int l = (int)(row / rows_per_layer);
+            int l = (int)(row / rows_per_layer), g_prev = prev ? prev[l] : -1;
+            double e = S->row_err[row];
+            // Constant tiles: levels up to `upto` are marked once step t-1's marks are in.
+            int upto = S->const_upto[l] > g_prev ? S->const_upto[l] : g_prev;
+            for (int v = S->const_upto[l] + 1; v <= upto; v++) e += T->const_bound[row * G + v];
             memset(hb, 0, sizeof(double) * G);
             memset(hc, 0, sizeof(uint32_t) * G);
-            for (int v = S->const_upto[l] + 1; v < G; v++) {
+            for (int v = upto + 1; v < G; v++) {
                 hc[v] += T->const_count[row * G + v];
                 hb[v] += T->const_bound[row * G + v];
             }
             const uint8_t *p = T->runs + T->row_off[row];
-            const uint8_t *mk = S->marked + S->multi_base[row];
-            for (uint32_t i = 0; i < T->row_multi[row]; i++) {
-                if (!mk[i]) {
-                    const uint8_t *r = run_at(p, t);
-                    if (r[1] < G) {
-                        hc[r[1]]++;
-                        hb[r[1]] += S->lut[r[2]];
+            uint8_t *cur = S->cursor + S->multi_base[row];
+            for (uint32_t i = 0; i < T->row_multi[row]; i++, p += 1 + 3 * (size_t)p[0]) {
+                if (cur[i] == MARKED) continue;
+                if (g_prev >= 0) {
+                    const uint8_t *r = run_at(p, t - 1, &cur[i]);
+                    if (r[1] <= g_prev) {
+                        cur[i] = MARKED;
+                        e += S->lut[r[2]];
+                        continue;
                     }
                 }
-                p += 1 + 3 * (size_t)p[0];
+                const uint8_t *r = run_at(p, t, &cur[i]);
+                if (r[1] < G) {
+                    hc[r[1]]++;
+                    hb[r[1]] += S->lut[r[2]];
+                }
             }
-            double e = S->row_err[row], fl = row_flops(T, row), c = 0;
+            S->row_err[row] = e;
+            double fl = row_flops(T, row), c = 0;
             double *le = perr + (size_t)l * (G + 1), *lg = pgain + (size_t)l * (G + 1);
             if (e > le[0]) le[0] = e;
             for (int g = 0; g < G; g++) {
@@ -89,6 +105,8 @@ static void candidates(const search_state *S, int t, double *err, double *gain) 
         free(hb);
         free(hc);
     }
+    for (int l = 0; prev && l < L; l++)
+        if (prev[l] > S->const_upto[l]) S->const_upto[l] = prev[l];
     memset(err, 0, sizeof(double) * cells);
     memset(gain, 0, sizeof(double) * cells);
     for (int th = 0; th < n_threads; th++) {
@@ -99,35 +117,6 @@ static void candidates(const search_state *S, int t, double *err, double *gain) 
         }
     }
     free(part);
-}
-
-// Marks, at step t, the alive tiles of each layer whose level is <= chosen[l].
-static void mark(search_state *S, int t, const int *chosen) {
-    const ll_calib_table *T = S->t;
-    int G = T->grid.n;
-    size_t rows_per_layer = (size_t)T->B * T->H * T->q_tiles;
-#pragma omp parallel for schedule(dynamic, 64)
-    for (size_t row = 0; row < T->n_rows; row++) {
-        int l = (int)(row / rows_per_layer), g = chosen[l];
-        if (g < 0) continue;
-        double e = S->row_err[row];
-        for (int v = S->const_upto[l] + 1; v <= g; v++) e += T->const_bound[row * G + v];
-        const uint8_t *p = T->runs + T->row_off[row];
-        uint8_t *mk = S->marked + S->multi_base[row];
-        for (uint32_t i = 0; i < T->row_multi[row]; i++) {
-            if (!mk[i]) {
-                const uint8_t *r = run_at(p, t);
-                if (r[1] <= g) {
-                    mk[i] = 1;
-                    e += S->lut[r[2]];
-                }
-            }
-            p += 1 + 3 * (size_t)p[0];
-        }
-        S->row_err[row] = e;
-    }
-    for (int l = 0; l < T->layers; l++)
-        if (chosen[l] > S->const_upto[l]) S->const_upto[l] = chosen[l];
 }
 
 // The largest allowed level whose error fits, lowered to the smallest one
@@ -180,14 +169,14 @@ ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options
     search_state S = {.t = t};
     size_t cells = (size_t)L * (G + 1);
     S.row_err = calloc(t->n_rows, sizeof(double));
-    S.marked = calloc(t->tiles_multi ? t->tiles_multi : 1, 1);
+    S.cursor = calloc(t->tiles_multi ? t->tiles_multi : 1, 1);
     S.multi_base = malloc(sizeof(uint64_t) * (t->n_rows + 1));
     S.const_upto = malloc(sizeof(int) * L);
     double *cerr = malloc(sizeof(double) * cells), *cgain = malloc(sizeof(double) * cells);
     double *shared_err = malloc(sizeof(double) * (G + 1)), *shared_gain = malloc(sizeof(double) * (G + 1));
     int *chosen = malloc(sizeof(int) * L);
     ll_status st = LL_OK;
-    if (!S.row_err || !S.marked || !S.multi_base || !S.const_upto || !cerr || !cgain || !shared_err || !shared_gain ||
+    if (!S.row_err || !S.cursor || !S.multi_base || !S.const_upto || !cerr || !cgain || !shared_err || !shared_gain ||
         !chosen) {
         st = ll_fail(err, LL_ERR_NOMEM, "calibrate: out of memory for the search state");
         goto done;
@@ -199,7 +188,7 @@ ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options
 
     double acc = 0;  // accumulated mode: the step errors so far
     for (int s = 0; s + 1 < T; s++) {
-        candidates(&S, s, cerr, cgain);
+        step_pass(&S, s, s > 0 ? chosen : NULL, cerr, cgain);
         double now = 0;  // this step's error: from the marks before it
         for (int l = 0; l < L; l++)
             if (cerr[(size_t)l * (G + 1)] > now) now = cerr[(size_t)l * (G + 1)];
@@ -232,7 +221,6 @@ ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options
             for (int l = 0; l < L; l++) chosen[l] = g;
         }
         for (int l = 0; l < L; l++) out->levels[(size_t)l * T + s] = (int8_t)chosen[l];
-        mark(&S, s, chosen);
     }
     // The last step marks only for a step that does not come: repeat the one before.
     for (int l = 0; l < L; l++)
@@ -241,7 +229,7 @@ ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options
 
 done:
     free(S.row_err);
-    free(S.marked);
+    free(S.cursor);
     free(S.multi_base);
     free(S.const_upto);
     free(cerr);

@@ -260,6 +260,36 @@ ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options
 ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options *opt, ll_calib_schedule *out,
                           ll_calib_result *predicted, ll_calib_search_info *info, ll_error *err);
 
+// ---------------------------------------------------------------------------
+// Outputs of `litelab calibrate` (calib_output.c).
+//
+// The schedule as a policy of an experiment: {"name": ..., "kind":
+// "lite_schedule", "thresholds": [one per step, "-inf" for -inf]}. The
+// lite_schedule policy applies one threshold per step to every layer, so a
+// per-layer schedule is written as its per-step minimum (the strictest
+// layer), with the per-layer rows kept under "layer_thresholds" for reference.
+// thresholds: [layers][steps]; out: the per-step row used.
+void ll_calib_collapse_layers(const float *thresholds, int steps, int layers, float *out);
+// cJSON policy object (caller deletes).
+struct cJSON *ll_calib_policy_json(const char *name, const float *per_step, int steps);
+
+// Per-step comparison of a prediction with a replay's trace: the policy named
+// `policy` in the trace (whole-layer rows). Writes <dir>/verification.csv and
+// .md and prints the table. predicted_* are [steps] arrays.
+typedef struct {
+    int steps;
+    const float *thresholds;       // per step
+    const double *pred_skipped;    // screening (upper bound of the replay's)
+    const double *pred_err_bound;  // bound flavour
+    const double *pred_err_exact;  // exact flavour (direct simulation), may be NULL
+} ll_calib_prediction;
+
+ll_status ll_calib_compare_trace(const char *trace_path, const char *policy, const ll_calib_prediction *pred,
+                                 const char *dir, int print, ll_error *err);
+// Reads <dir>/prediction.csv (as written by litelab calibrate) back.
+ll_status ll_calib_read_prediction(const char *dir, ll_calib_prediction *pred, ll_error *err);  // arrays malloc'd
+void ll_calib_prediction_free(ll_calib_prediction *pred);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,8 +16,9 @@
 //   1. a sweep of --configs random per-step schedules (one level per step,
 //      shared by the layers, a random non-decreasing walk over the grid),
 //      evaluated in one ll_calib_evaluate call: the headline figure;
-//   2. the constant-threshold curve (every grid level);
-//   3. the greedy search for one budget;
+//   2. per-layer constant thresholds: the record-low curves, then 100,000
+//      random per-layer combinations;
+//   3. the search for one budget (greedy runs over the budget ladder);
 //   4. the direct simulation over the float maps of the searched schedule,
 //      checked against the table's prediction (same sparsity, exact error
 //      below the bound).
@@ -35,7 +36,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: bench_calibrate [--shape wan720p|wan480p|small] [--steps N] [--layers N] [--heads N]\n"
             "                       [--configs N] [--budget X] [--grid-step X] [--split N] [--seed N]\n"
-            "                       [--no-simulate]\n");
+            "                       [--no-search] [--no-simulate]\n");
 }
 
 static int fail(const ll_error *err) {
@@ -45,7 +46,7 @@ static int fail(const ll_error *err) {
 
 int main(int argc, char **argv) {
     const char *shape = "wan720p";
-    int steps = 50, layers = 4, heads = 40, configs = 1000, split = 2, simulate = 1;
+    int steps = 50, layers = 4, heads = 40, configs = 1000, split = 2, simulate = 1, search = 1;
     double budget = 0.05, grid_step = 0.5;
     uint64_t seed = 1;
     static const struct option opts[] = {{"shape", required_argument, 0, 'S'},  {"steps", required_argument, 0, 't'},
@@ -53,6 +54,7 @@ int main(int argc, char **argv) {
                                          {"configs", required_argument, 0, 'c'}, {"budget", required_argument, 0, 'b'},
                                          {"grid-step", required_argument, 0, 'g'}, {"split", required_argument, 0, 'p'},
                                          {"seed", required_argument, 0, 's'},   {"no-simulate", no_argument, 0, 'n'},
+                                         {"no-search", no_argument, 0, 'N'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -67,10 +69,12 @@ int main(int argc, char **argv) {
         case 'p': split = atoi(optarg); break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'n': simulate = 0; break;
+        case 'N': search = simulate = 0; break;  // the simulation checks the searched schedule
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);  // progress lines appear as they come, also into a file
     ll_calib_model m = {.seed = seed, .steps = steps, .layers = layers, .heads = heads, .head_dim = 128,
                         .tiling = {128, 64}};
     if (!strcmp(shape, "wan720p")) {
@@ -134,52 +138,70 @@ int main(int argc, char **argv) {
     printf("sweep: %d per-step schedules in %.2f s (%.0f schedules/s); skipped FLOP ratio %.3f .. %.3f\n", configs,
            sweep, configs / sweep, lo, hi);
 
-    // 2. Constant thresholds.
-    ll_calib_schedule *cs = calloc((size_t)grid.n, sizeof *cs);
-    ll_calib_result *cr = calloc((size_t)grid.n, sizeof *cr);
-    for (int g = 0; g < grid.n; g++) {
-        if (ll_calib_schedule_alloc(&cs[g], steps, layers, &err)) return fail(&err);
-        ll_calib_schedule_constant(&cs[g], g);
-    }
+    // 2. Constant thresholds (per layer) from the record-low curves: one pass,
+    // then any per-layer combination in O(layers x steps).
+    ll_calib_curves curves;
+    if (ll_calib_curves_build(&t, &curves, &err)) return fail(&err);
+    int combos = 100000, *lv = malloc(sizeof(int) * layers);
     t0 = ll_now_seconds();
-    if (ll_calib_evaluate(&t, cs, grid.n, cr, &err)) return fail(&err);
-    printf("curve: %d constant thresholds in %.2f s; skipped FLOP ratio at -15 %.3f, -10 %.3f, -5 %.3f, -2 %.3f\n",
-           grid.n, ll_now_seconds() - t0, cr[ll_calib_grid_floor(&grid, -15)].skipped_ratio,
-           cr[ll_calib_grid_floor(&grid, -10)].skipped_ratio, cr[ll_calib_grid_floor(&grid, -5)].skipped_ratio,
-           cr[ll_calib_grid_floor(&grid, -2)].skipped_ratio);
-
-    // 3. The search.
-    ll_calib_search_options so = {.mode = LL_BUDGET_PER_STEP, .budget = budget};
-    ll_calib_schedule best;
-    ll_calib_result pred;
-    ll_calib_search_info info;
-    if (ll_calib_search(&t, &so, &best, &pred, &info, &err)) return fail(&err);
-    printf("search: budget %g per step, %d greedy candidates in %.2f s: skipped FLOP ratio %.3f, worst step bound "
-           "%.4f; thresholds",
-           budget, info.candidates, info.seconds, pred.skipped_ratio, pred.err_max);
-    for (int s = 0; s < steps; s++) printf(" %g", (double)ll_calib_grid_threshold(&grid, best.levels[s]));
+    double best_combo = 0;
+    for (int k = 0; k < combos; k++) {
+        for (int l = 0; l < layers; l++) lv[l] = ll_rng_int(&r, -1, grid.n - 1);
+        ll_calib_result cr;
+        if (ll_calib_curves_combine(&curves, lv, &cr, &err)) return fail(&err);
+        if (cr.skipped_ratio > best_combo) best_combo = cr.skipped_ratio;
+        ll_calib_result_free(&cr);
+    }
+    double combine_s = ll_now_seconds() - t0;
+    printf("curves: per-layer constant thresholds: curves built in %.2f s, then %d random per-layer combinations in "
+           "%.3f s;\n        skipped FLOP ratio (same threshold in every layer) at",
+           curves.build_seconds, combos, combine_s);
+    const float show[] = {-15, -10, -5, -2};
+    for (int i = 0; i < 4; i++) {
+        for (int l = 0; l < layers; l++) lv[l] = ll_calib_grid_floor(&grid, show[i]);
+        ll_calib_result cr;
+        if (ll_calib_curves_combine(&curves, lv, &cr, &err)) return fail(&err);
+        printf(" %g: %.3f", (double)show[i], cr.skipped_ratio);
+        ll_calib_result_free(&cr);
+    }
     printf("\n");
+    free(lv);
+    ll_calib_curves_free(&curves);
 
-    // 4. Direct simulation of the searched schedule.
+    // 3. The search, 4. the direct simulation of its schedule.
     int ok = 1;
-    if (simulate) {
-        float *thr = malloc(sizeof(float) * steps * layers);
-        for (int i = 0; i < steps * layers; i++) thr[i] = ll_calib_grid_threshold(&grid, best.levels[i]);
-        ll_calib_result sim;
-        t0 = ll_now_seconds();
-        if (ll_calib_simulate(src, thr, &sim, &err)) return fail(&err);
-        double worst_exact = 0;
-        for (int s = 0; s < steps; s++) {
-            if (fabs(sim.step_skipped[s] - pred.step_skipped[s]) > 1e-9) ok = 0;
-            if (sim.step_err[s] > pred.step_err[s] * (1 + 1e-6) + 1e-12) ok = 0;
-            if (sim.step_err[s] > worst_exact) worst_exact = sim.step_err[s];
+    if (search) {
+        ll_calib_search_options so = {.mode = LL_BUDGET_PER_STEP, .budget = budget};
+        ll_calib_schedule best;
+        ll_calib_result pred;
+        ll_calib_search_info info;
+        if (ll_calib_search(&t, &so, &best, &pred, &info, &err)) return fail(&err);
+        printf("search: budget %g per step, %d greedy candidates in %.2f s: skipped FLOP ratio %.3f, worst step "
+               "bound %.4f; thresholds",
+               budget, info.candidates, info.seconds, pred.skipped_ratio, pred.err_max);
+        for (int s = 0; s < steps; s++) printf(" %g", (double)ll_calib_grid_threshold(&grid, best.levels[s]));
+        printf("\n");
+        if (simulate) {
+            float *thr = malloc(sizeof(float) * steps * layers);
+            for (int i = 0; i < steps * layers; i++) thr[i] = ll_calib_grid_threshold(&grid, best.levels[i]);
+            ll_calib_result sim;
+            t0 = ll_now_seconds();
+            if (ll_calib_simulate(src, thr, &sim, &err)) return fail(&err);
+            double worst_exact = 0;
+            for (int s = 0; s < steps; s++) {
+                if (fabs(sim.step_skipped[s] - pred.step_skipped[s]) > 1e-9) ok = 0;
+                if (sim.step_err[s] > pred.step_err[s] * (1 + 1e-6) + 1e-12) ok = 0;
+                if (sim.step_err[s] > worst_exact) worst_exact = sim.step_err[s];
+            }
+            printf("simulate: %.1f s over the float maps: skipped FLOP ratio %.3f, worst step exact error %.4f "
+                   "(bound %.4f): %s\n",
+                   ll_now_seconds() - t0, sim.skipped_ratio, worst_exact, pred.err_max,
+                   ok ? "matches the table" : "MISMATCH");
+            ll_calib_result_free(&sim);
+            free(thr);
         }
-        printf("simulate: %.1f s over the float maps: skipped FLOP ratio %.3f, worst step exact error %.4f "
-               "(bound %.4f): %s\n",
-               ll_now_seconds() - t0, sim.skipped_ratio, worst_exact, pred.err_max,
-               ok ? "matches the table" : "MISMATCH");
-        ll_calib_result_free(&sim);
-        free(thr);
+        ll_calib_schedule_free(&best);
+        ll_calib_result_free(&pred);
     }
     printf("RESULT: %d schedules over %.3g tile values (%d steps x %d layers x %d heads, %dx%d tiles) in %.2f s "
            "on %d threads\n",
@@ -189,16 +211,8 @@ int main(int argc, char **argv) {
         ll_calib_schedule_free(&sched[k]);
         ll_calib_result_free(&res[k]);
     }
-    for (int g = 0; g < grid.n; g++) {
-        ll_calib_schedule_free(&cs[g]);
-        ll_calib_result_free(&cr[g]);
-    }
     free(sched);
     free(res);
-    free(cs);
-    free(cr);
-    ll_calib_schedule_free(&best);
-    ll_calib_result_free(&pred);
     ll_calib_table_free(&t);
     ll_map_source_close(src);
     return ok ? 0 : 1;
