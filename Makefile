@@ -115,3 +115,14 @@ $(BUILD)/bench_reference: $(BUILD)/experiments/bench_reference.o $(BUILD)/liblit
 	$(CC) -o $@ $^ $(LDLIBS)
 
 -include $(BUILD)/experiments/bench_reference.d
+
+# Speed of threshold screening at Wan 720p scale (experiments/results/calibrate_speed.md);
+# options: build/bench_calibrate --help (e.g. --shape wan480p --configs 200).
+.PHONY: bench-calibrate
+bench-calibrate: $(BUILD)/bench_calibrate
+	$(BUILD)/bench_calibrate
+
+$(BUILD)/bench_calibrate: $(BUILD)/experiments/bench_calibrate.o $(BUILD)/liblitelab.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+-include $(BUILD)/experiments/bench_calibrate.d
