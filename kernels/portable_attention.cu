@@ -11,17 +11,25 @@
 // needs; thread 0 turns them into keep decisions (first tile and must-do
 // tiles always kept); at the end one warp writes the list row.
 //
-// Versions (llm.c style: all stay runnable, LITELAB_PORTABLE_VERSION=N or
-// ll_cuda_select_portable_version; figures in kernels/NOTES.md):
+// Versions (llm.c style: all stay runnable, LITELAB_PORTABLE_VERSION=N,
+// `gpu_test --version N` or ll_cuda_select_portable_version). H100 SXM, bf16,
+// (1, 40, 32760, 128) dense TFLOP/s | skip mode over full lists vs dense |
+// random lists k=0.5, 0.25 vs dense (details in kernels/NOTES.md):
 //   v1: 8 warps x 16 query rows (Bm = 128), Q held in registers, Bn = 128,
 //       K/V double-buffered in shared memory (padded rows: conflict-free
-//       ldmatrix), one barrier per tile.
+//       ldmatrix), one barrier per tile.                  304 | 1.12 | 0.59, 0.30
 //   v2: 4 warps x 32 query rows (Bm = 128), Q re-read from shared memory per
 //       k-step, Bn = 64, two CTAs per SM: half the K/V shared-memory reads
-//       per FLOP of v1 (each warp reuses a K/V fragment for two row blocks).
+//       per FLOP of v1 (each warp reuses a K/V fragment for two row blocks),
+//       and two CTAs desynchronise the softmax and mma phases. 326 | 1.00 | 0.53, 0.26
 //   v3: v2, and the O accumulator is rescaled only when some row maximum of
 //       the warp moved (after the first tiles it rarely does); the next
-//       tile's copies go out before thread 0's keep decision.
+//       tile's copies go out before thread 0's keep decision. 356 | 1.06 | 0.55, 0.28
+//   v4: v2 + the lazy rescale; a skip kernel always measures the criterion
+//       (compile time), so its loop holds one softmax, not two. 357 | 1.02 | 0.55, 0.27
+//   v5 (default): v4 + the visiting order unrolled once into a shared array
+//       by warp 0 (32 visits per step), so the loop carries no range-walk
+//       state and the skip kernel fits its registers.   355 | 0.99 | 0.53, 0.27
 #include <math.h>
 #include <stdint.h>
 
@@ -37,11 +45,17 @@ namespace ll {
 // LAZY_RESCALE: skip the O rescale when no row maximum of the warp moved
 // (bit-identical results: the factor would be exactly 1).
 // EARLY_PREFETCH: issue the next tile's copies before thread 0's keep decision.
+// STATIC_MEASURE: a skip-mode kernel always measures the criterion (no
+// runtime switch, so no second copy of the softmax in the loop).
+// SEQ_WALK: the visiting order is unrolled once into a shared array of tile
+// indices (warp 0, 32 visits at a time) instead of walking the ranges in
+// every thread's registers; the writer re-reads the ranges at the end.
 template <int D_, int BN_, int WARPS_, int MT_, bool Q_IN_REGS_, int MIN_BLOCKS_, bool LAZY_RESCALE_ = false,
-          bool EARLY_PREFETCH_ = false>
+          bool EARLY_PREFETCH_ = false, bool STATIC_MEASURE_ = false, bool SEQ_WALK_ = false>
 struct PortableConfig {
     static constexpr int D = D_, BN = BN_, WARPS = WARPS_, MT = MT_, MIN_BLOCKS = MIN_BLOCKS_;
     static constexpr bool Q_IN_REGS = Q_IN_REGS_, LAZY_RESCALE = LAZY_RESCALE_, EARLY_PREFETCH = EARLY_PREFETCH_;
+    static constexpr bool STATIC_MEASURE = STATIC_MEASURE_, SEQ_WALK = SEQ_WALK_;
     static constexpr int THREADS = WARPS * 32;
     static constexpr int BM = WARPS * 16 * MT;
     static constexpr int LD = D + 8;  // shared row pitch in elements: +16 bytes keeps ldmatrix conflict-free
@@ -57,24 +71,44 @@ struct PortableConfig {
 };
 
 // Shared-memory list area behind the K/V buffers (skip mode only).
+// Range walk: crit, flag, ranges, flags, keep_seq. Sequence walk (SEQ_WALK):
+// crit, flag, count, seq, keep_seq; the ranges and flags then only pass
+// through the K/V buffers (before the first tile and after the last).
 struct ListSmem {
     float *crit;        // [2][WARPS] criteria of the last two tiles
-    int *flag;          // scratch for load_read_row
+    int *flag;          // scratch for load_read_row; count: number of computed tiles (SEQ_WALK)
+    int *count;
     int32_t *ranges;    // [k_tiles + 2] (a row holds at most k_tiles + 1 entries)
     uint8_t *flags;     // [k_tiles] key-tile flags (or unused)
-    uint8_t *keep_seq;  // [k_tiles + k_tiles/2 + 1] keep decision per computed tile, in visit order
+    uint16_t *seq;      // [visits] computed tiles in visit order, bit 15 = must-do (SEQ_WALK)
+    uint8_t *keep_seq;  // [visits] keep decision per computed tile, in visit order
 };
-__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles) {
-    size_t visits = (size_t)k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
-    return sizeof(float) * 2 * warps + 16 + sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)k_tiles + visits;
+__host__ __device__ inline size_t list_visits(int k_tiles) {
+    return (size_t)k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
 }
-__device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles) {
-    ListSmem s;
+__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles, bool seq_walk) {
+    size_t head = sizeof(float) * 2 * warps + 16;
+    if (seq_walk) return head + 3 * list_visits(k_tiles);
+    return head + sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)k_tiles + list_visits(k_tiles);
+}
+// Scratch the sequence walk needs in the K/V buffers for the raw row and flags.
+__host__ __device__ inline size_t list_scratch_bytes(int k_tiles) {
+    return sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)k_tiles;
+}
+__device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles, bool seq_walk) {
+    ListSmem s = {};
     s.crit = reinterpret_cast<float *>(base);
     s.flag = reinterpret_cast<int *>(base + sizeof(float) * 2 * warps);
-    s.ranges = reinterpret_cast<int32_t *>(base + sizeof(float) * 2 * warps + 16);
-    s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles + 2);
-    s.keep_seq = s.flags + k_tiles;
+    s.count = s.flag + 1;
+    unsigned char *rest = base + sizeof(float) * 2 * warps + 16;
+    if (seq_walk) {
+        s.seq = reinterpret_cast<uint16_t *>(rest);
+        s.keep_seq = reinterpret_cast<uint8_t *>(s.seq + list_visits(k_tiles));
+    } else {
+        s.ranges = reinterpret_cast<int32_t *>(rest);
+        s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles + 2);
+        s.keep_seq = s.flags + k_tiles;
+    }
     return s;
 }
 
@@ -86,7 +120,7 @@ __device__ __forceinline__ void decide_keep(const ListSmem &ls, const ll_portabl
     float crit = c[0];
 #pragma unroll
     for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
-    bool must_do = a.flags && ls.flags[kt] == TILE_MUST_DO;
+    bool must_do = Cfg::SEQ_WALK ? (ls.seq[j] >> 15) != 0 : a.flags && ls.flags[kt] == TILE_MUST_DO;
     bool negligible = j > 0 && !must_do && crit <= a.threshold;
     ls.keep_seq[j] = !negligible;
 }
@@ -111,12 +145,28 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
     const int warp_valid_rows = N - warp_row0;       // rows at or past this are padding
 
     // --- the read list (skip mode) or the single dense range
+    constexpr bool SEQ = SKIP && Cfg::SEQ_WALK;
     TileWalk walk;
     ListSmem ls;
-    int nranges = 0;
+    int nranges = 0, n_visits = 0;
     const size_t list_row = ((size_t)b * a.H + h) * a.q_tiles + qt;
-    if (SKIP) {
-        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles);
+    // (SEQ_WALK) the raw row and flags pass through the K/V buffers
+    int32_t *scratch_ranges = reinterpret_cast<int32_t *>(smem);
+    uint8_t *scratch_flags = reinterpret_cast<uint8_t *>(scratch_ranges + a.k_tiles + 2);
+    if constexpr (SEQ) {
+        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles, true);
+        if (a.flags)
+            for (int i = tid; i < a.k_tiles; i += THREADS) scratch_flags[i] = a.flags[i];
+        nranges = load_read_row<THREADS>(a.read_list + list_row * a.row_ints, a.k_tiles, a.row_ints - 1, a.exclusive,
+                                         scratch_ranges, ls.flag, a.error, b, h, qt);  // ends with a barrier
+        if (warp == 0) {
+            int n = build_visit_seq(scratch_ranges, nranges, a.exclusive, a.flags ? scratch_flags : nullptr, ls.seq);
+            if (lane == 0) *ls.count = n;
+        }
+        __syncthreads();  // the sequence is complete; the scratch may be overwritten
+        n_visits = *ls.count;
+    } else if constexpr (SKIP) {
+        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles, false);
         if (a.flags)
             for (int i = tid; i < a.k_tiles; i += THREADS) ls.flags[i] = a.flags[i];
         nranges = load_read_row<THREADS>(a.read_list + list_row * a.row_ints, a.k_tiles, a.row_ints - 1, a.exclusive,
@@ -128,7 +178,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
 
     // --- prologue: Q and the first K/V tile in flight together
     load_tile_async<BM, D, LD, THREADS>(s_q, qg, qt * BM, N, token_stride);
-    int cur = walk.kt;
+    int cur = SEQ ? (n_visits > 0 ? ls.seq[0] & 0x7fff : -1) : walk.kt;
     if (cur >= 0) {
         load_tile_async<BN, D, LD, THREADS>(s_kv, kg, cur * BN, N, token_stride);
         load_tile_async<BN, D, LD, THREADS>(s_kv + Cfg::TILE_ELEMS, vg, cur * BN, N, token_stride);
@@ -162,11 +212,16 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
     OnlineSoftmax<MT, NT, DT> sm;
     sm.init();
 
-    const bool measure = SKIP && a.write_list != nullptr;
+    const bool measure = SKIP && (Cfg::STATIC_MEASURE || a.write_list != nullptr);
     int stage = 0, n_computed = 0, prev_kt = -1;
     while (cur >= 0) {
-        walk.next();
-        const int nxt = walk.kt;
+        int nxt;
+        if constexpr (SEQ) {
+            nxt = n_computed + 1 < n_visits ? ls.seq[n_computed + 1] & 0x7fff : -1;
+        } else {
+            walk.next();
+            nxt = walk.kt;
+        }
         cp_async_wait<0>();
         __syncthreads();  // tile `cur` visible to all; every warp is done with the other stage
         if (!Cfg::EARLY_PREFETCH && measure && tid == 0 && n_computed > 0)
@@ -252,12 +307,23 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
 
     // --- the write list: last decision, then one warp replays the writer
     if (measure) {
-        __syncthreads();  // the last tile's criteria are in shared memory
+        __syncthreads();  // the last tile's criteria are in shared memory; the K/V buffers are free
         if (warp == 0) {
             if (tid == 0 && n_computed > 0) decide_keep<Cfg>(ls, a, n_computed - 1, prev_kt);
+            const int32_t *ranges = ls.ranges;
+            const uint8_t *flags = a.flags ? ls.flags : nullptr;
+            if constexpr (SEQ) {  // the ranges and flags again, into the scratch
+                const int32_t *row = a.read_list + list_row * a.row_ints;
+                for (int i = lane; i < 2 * nranges; i += 32) scratch_ranges[i] = row[1 + i];
+                if (a.flags)
+                    for (int i = lane; i < a.k_tiles; i += 32) scratch_flags[i] = a.flags[i];
+                ranges = scratch_ranges;
+                flags = a.flags ? scratch_flags : nullptr;
+            }
             __syncwarp();
-            write_list_row(ls.ranges, nranges, a.exclusive, a.flags ? ls.flags : nullptr, ls.keep_seq,
-                           a.write_list + list_row * a.row_ints, a.row_ints - 1, a.error, b, h, qt);
+            if (a.write_list)
+                write_list_row(ranges, nranges, a.exclusive, flags, ls.keep_seq, a.write_list + list_row * a.row_ints,
+                               a.row_ints - 1, a.error, b, h, qt);
         }
     }
 
@@ -307,11 +373,17 @@ using V2D128 = PortableConfig<128, 64, 4, 2, false, 2>;
 using V3D64 = PortableConfig<64, 64, 4, 2, false, 2, true, true>;
 using V3D96 = PortableConfig<96, 64, 4, 2, false, 2, true, true>;
 using V3D128 = PortableConfig<128, 64, 4, 2, false, 2, true, true>;
+using V4D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true>;
+using V4D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true>;
+using V4D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true>;
+using V5D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true, true>;
+using V5D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true, true>;
+using V5D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true>;
 
 template <class Cfg>
 static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream) {
     bool skip = a->read_list != nullptr;
-    size_t smem = Cfg::KV_BYTES + (skip ? list_smem_bytes(Cfg::WARPS, a->k_tiles) : 0);
+    size_t smem = Cfg::KV_BYTES + (skip ? list_smem_bytes(Cfg::WARPS, a->k_tiles, Cfg::SEQ_WALK) : 0);
     void (*kernel)(const ll_portable_args);
     if (a->fp16)
         kernel = skip ? portable_attention_kernel<Cfg, fp16_tag, true> : portable_attention_kernel<Cfg, fp16_tag, false>;
@@ -324,9 +396,14 @@ static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream)
     return cudaGetLastError();
 }
 
+// Dynamic shared memory of a launch; SIZE_MAX when k_tiles is beyond what
+// the version's list buffers can index or stage.
 template <class C64, class C96, class C128>
-static size_t kv_bytes_for(int D) {
-    return D == 64 ? C64::KV_BYTES : D == 96 ? C96::KV_BYTES : C128::KV_BYTES;
+static size_t smem_for(int D, int k_tiles, bool skip) {
+    size_t kv = D == 64 ? C64::KV_BYTES : D == 96 ? C96::KV_BYTES : C128::KV_BYTES;
+    if (!skip) return kv;
+    if (C128::SEQ_WALK && (k_tiles > 0x7fff || list_scratch_bytes(k_tiles) > kv)) return SIZE_MAX;
+    return kv + list_smem_bytes(C128::WARPS, k_tiles, C128::SEQ_WALK);
 }
 
 }  // namespace ll
@@ -340,6 +417,8 @@ const char *ll_portable_version_summary(int version) {
     case 1: return "v1: 8 warps x 16 rows, Q in registers, Bn=128, K/V double-buffered (cp.async), 1 CTA/SM";
     case 2: return "v2: 4 warps x 32 rows, Q from shared memory, Bn=64, K/V double-buffered, 2 CTAs/SM";
     case 3: return "v3: v2 + O rescaled only when a row maximum moved, next tile's copies issued before the keep decision";
+    case 4: return "v4: v2 + lazy O rescale, criterion always measured in skip kernels (no runtime switch)";
+    case 5: return "v5: v4 + visiting order unrolled once into shared memory (no range walk in the loop)";
     }
     return nullptr;
 }
@@ -350,15 +429,19 @@ bool ll_portable_tiling(int version, int D, int *block_m, int *block_n) {
     case 1: *block_m = V1D128::BM; *block_n = V1D128::BN; return true;
     case 2: *block_m = V2D128::BM; *block_n = V2D128::BN; return true;
     case 3: *block_m = V3D128::BM; *block_n = V3D128::BN; return true;
+    case 4: *block_m = V4D128::BM; *block_n = V4D128::BN; return true;
+    case 5: *block_m = V5D128::BM; *block_n = V5D128::BN; return true;
     }
     return false;
 }
 
 size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip) {
     switch (resolve_version(version)) {
-    case 1: return kv_bytes_for<V1D64, V1D96, V1D128>(D) + (skip ? list_smem_bytes(V1D128::WARPS, k_tiles) : 0);
-    case 2: return kv_bytes_for<V2D64, V2D96, V2D128>(D) + (skip ? list_smem_bytes(V2D128::WARPS, k_tiles) : 0);
-    case 3: return kv_bytes_for<V3D64, V3D96, V3D128>(D) + (skip ? list_smem_bytes(V3D128::WARPS, k_tiles) : 0);
+    case 1: return smem_for<V1D64, V1D96, V1D128>(D, k_tiles, skip);
+    case 2: return smem_for<V2D64, V2D96, V2D128>(D, k_tiles, skip);
+    case 3: return smem_for<V3D64, V3D96, V3D128>(D, k_tiles, skip);
+    case 4: return smem_for<V4D64, V4D96, V4D128>(D, k_tiles, skip);
+    case 5: return smem_for<V5D64, V5D96, V5D128>(D, k_tiles, skip);
     }
     return 0;
 }
@@ -379,6 +462,16 @@ cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStrea
         if (a->D == 64) return launch_config<V3D64>(a, stream);
         if (a->D == 96) return launch_config<V3D96>(a, stream);
         if (a->D == 128) return launch_config<V3D128>(a, stream);
+        break;
+    case 4:
+        if (a->D == 64) return launch_config<V4D64>(a, stream);
+        if (a->D == 96) return launch_config<V4D96>(a, stream);
+        if (a->D == 128) return launch_config<V4D128>(a, stream);
+        break;
+    case 5:
+        if (a->D == 64) return launch_config<V5D64>(a, stream);
+        if (a->D == 96) return launch_config<V5D96>(a, stream);
+        if (a->D == 128) return launch_config<V5D128>(a, stream);
         break;
     }
     return cudaErrorInvalidValue;

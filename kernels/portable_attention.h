@@ -35,11 +35,12 @@ struct ll_portable_args {
 
 // Versions of the portable kernel, kept runnable side by side (see
 // kernels/NOTES.md for what each changed and measured). 0 picks the default.
-enum { LL_PORTABLE_DEFAULT_VERSION = 3, LL_PORTABLE_VERSIONS = 3 };
+enum { LL_PORTABLE_DEFAULT_VERSION = 5, LL_PORTABLE_VERSIONS = 5 };
 const char *ll_portable_version_summary(int version);
 // Tile sizes of a version for head dim D; false for an unknown version or D.
 bool ll_portable_tiling(int version, int D, int *block_m, int *block_n);
-// Dynamic shared memory a launch needs (list buffers included in skip mode).
+// Dynamic shared memory a launch needs (list buffers included in skip mode);
+// SIZE_MAX when k_tiles is beyond what the version's list buffers can hold.
 size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip);
 // Launches on `stream`; returns the launch's error (cudaGetLastError).
 cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStream_t stream);

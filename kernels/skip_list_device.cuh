@@ -105,6 +105,30 @@ struct TileWalk {
     }
 };
 
+// One warp unrolls the visiting order into seq: the computed tiles (must-skip
+// ones left out) in visit order, bit 15 set on must-do tiles. Returns their
+// number. 32 visits per round; ballot + popc give each kept visit its slot.
+__device__ inline int build_visit_seq(const int32_t *ranges, int nranges, int exclusive, const uint8_t *flags,
+                                      uint16_t *seq) {
+    const unsigned full = 0xffffffffu;
+    const int lane = threadIdx.x & 31;
+    int count = 0;
+    for (int r = 0; r < nranges; r++) {
+        int start = ranges[2 * r], last = ranges[2 * r + 1] + exclusive;
+        for (int hi = start; hi >= last; hi -= 32) {
+            int kt = hi - lane;
+            bool visit = kt >= last;
+            int f = visit && flags ? flags[kt] : TILE_FREE;
+            bool computed = visit && f != TILE_MUST_SKIP;
+            unsigned mask = __ballot_sync(full, computed);
+            if (computed)
+                seq[count + __popc(mask & ((1u << lane) - 1u))] = (uint16_t)(kt | (f == TILE_MUST_DO ? 0x8000 : 0));
+            count += __popc(mask);
+        }
+    }
+    return count;
+}
+
 // One warp writes the write-list row: ll_list_writer_tile for every visited
 // tile in order (must-skip tiles with keep = 0, computed tiles with
 // keep_seq[j] for the j-th computed tile) and ll_list_writer_range_end at the

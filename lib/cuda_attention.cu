@@ -7,6 +7,7 @@
 
 #include <cuda_runtime.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,6 +305,11 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     int dev = 0, smem_max = 0;
     CUDA_TRY(err, cudaGetDevice(&dev));
     CUDA_TRY(err, cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    if (smem == SIZE_MAX)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "CUDA attention: N=%d (%d key tiles) is beyond what portable kernel v%d's list buffers can "
+                       "index (32767 key tiles)",
+                       s->N, k.k_tiles, version);
     if (smem > (size_t)smem_max)
         return ll_fail(err, LL_ERR_INVALID,
                        "CUDA attention: N=%d (%d key tiles) needs %zu bytes of shared memory per block with the "
