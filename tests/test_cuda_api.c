@@ -1,0 +1,175 @@
+// test_cuda_api.c: the CUDA host API on a machine without a GPU (CI): the
+// library links, every misuse is refused before any device is touched, and
+// every call that needs the device answers LL_ERR_NO_GPU with a readable
+// message. On a machine with a GPU the no-GPU checks are skipped (the GPU
+// tests in tests/gpu cover that side).
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cuda_attention.h"
+#include "test_suites.h"
+
+static int have_gpu(void) {
+    ll_error err;
+    return ll_cuda_probe(NULL, 0, NULL, NULL, &err) == LL_OK;
+}
+
+static void test_variant_names(void) {
+    CU_ASSERT_STRING_EQUAL(ll_kernel_variant_name(LL_KERNEL_AUTO), "auto");
+    CU_ASSERT_STRING_EQUAL(ll_kernel_variant_name(LL_KERNEL_PORTABLE), "portable");
+    CU_ASSERT_STRING_EQUAL(ll_kernel_variant_name(LL_KERNEL_HOPPER), "hopper");
+    CU_ASSERT_STRING_EQUAL(ll_kernel_variant_name((ll_kernel_variant)42), "unknown");
+}
+
+// Tiles and variants are known without a GPU (the CPU reference needs them).
+static void test_pick(void) {
+    ll_error err;
+    ll_kernel_variant got;
+    ll_tiling t;
+    CU_ASSERT_EQUAL_FATAL(ll_cuda_select_portable_version(0, &err), LL_OK);
+    for (int D = 64; D <= 128; D += 32) {
+        ll_shape s = {1, 1000, 2, D, LL_BF16};
+        CU_ASSERT_EQUAL(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &t, &err), LL_OK);
+        CU_ASSERT_EQUAL(got, LL_KERNEL_PORTABLE);
+        CU_ASSERT_EQUAL(t.block_m, 128);
+        CU_ASSERT_EQUAL(t.block_n, 64);
+    }
+    ll_shape s = {1, 1000, 2, 128, LL_FP16};
+    CU_ASSERT_EQUAL(ll_cuda_pick(&s, LL_KERNEL_HOPPER, &got, &t, &err), LL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not built"));
+    CU_ASSERT_EQUAL(ll_cuda_pick(&s, (ll_kernel_variant)9, &got, &t, &err), LL_ERR_INVALID);
+    s.D = 80;
+    CU_ASSERT_EQUAL(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &t, &err), LL_ERR_INVALID);
+    CU_ASSERT_EQUAL(ll_cuda_pick(NULL, LL_KERNEL_AUTO, &got, &t, &err), LL_ERR_INVALID);
+}
+
+// Each version keeps its tiling; unknown versions are refused.
+static void test_versions(void) {
+    ll_error err;
+    ll_kernel_variant got;
+    ll_tiling t;
+    ll_shape s = {1, 1000, 2, 128, LL_BF16};
+    CU_ASSERT_EQUAL(ll_cuda_select_portable_version(1, &err), LL_OK);
+    CU_ASSERT_EQUAL(ll_cuda_portable_version(), 1);
+    CU_ASSERT_EQUAL(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &t, &err), LL_OK);
+    CU_ASSERT_EQUAL(t.block_n, 128);
+    for (int v = 1; v <= 5; v++) CU_ASSERT_PTR_NOT_NULL(ll_cuda_portable_version_summary(v));
+    CU_ASSERT_PTR_NULL(ll_cuda_portable_version_summary(6));
+    CU_ASSERT_PTR_NULL(ll_cuda_portable_version_summary(-1));
+    CU_ASSERT_EQUAL(ll_cuda_select_portable_version(6, &err), LL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "version 6"));
+    CU_ASSERT_EQUAL(ll_cuda_portable_version(), 1);  // a refused choice changes nothing
+    CU_ASSERT_EQUAL(ll_cuda_select_portable_version(0, &err), LL_OK);
+    CU_ASSERT_EQUAL(ll_cuda_portable_version(), 5);
+}
+
+// Argument errors come back as LL_ERR_INVALID before any device is touched.
+static void test_forward_validation(void) {
+    ll_error err;
+    ll_kernel_variant got;
+    ll_shape s = {1, 1000, 2, 64, LL_BF16};
+    ll_attn_params p = {.shape = s, .threshold = -8.0f};
+    CU_ASSERT_EQUAL_FATAL(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &p.tiling, &err), LL_OK);
+    // never dereferenced: validation refuses or the missing GPU stops the call first
+    uint16_t *fake = (uint16_t *)(uintptr_t)0x10000;
+    int32_t *list = (int32_t *)(uintptr_t)0x20000;
+    ll_cuda_args a = {.q = fake, .k = fake, .v = fake, .o = fake};
+    ll_attn_params bad = p;
+    bad.tiling.block_n = 128;
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, &bad, &a, &err), LL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "ll_cuda_pick"));
+    bad = p;
+    bad.threshold = NAN;
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, &bad, &a, &err), LL_ERR_INVALID);
+    bad = p;
+    bad.softmax_scale = INFINITY;
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, &bad, &a, &err), LL_ERR_INVALID);
+    ll_cuda_args b = a;
+    b.v = NULL;
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, &p, &b, &err), LL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "V is NULL"));
+    b = a;
+    b.k = fake + 1;
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, &p, &b, &err), LL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "aligned"));
+    b = a;
+    b.write_list = list;
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, &p, &b, &err), LL_ERR_INVALID);
+    b.read_list = list;
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, &p, &b, &err), LL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "distinct"));
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_HOPPER, &p, &a, &err), LL_ERR_INVALID);
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, NULL, &a, &err), LL_ERR_INVALID);
+    // one key tile: the list layout cannot hold the full list, skip mode refused
+    ll_shape one = {1, 50, 2, 64, LL_BF16};
+    ll_attn_params p1 = {.shape = one, .tiling = p.tiling, .threshold = -8.0f};
+    b = a;
+    b.read_list = list;
+    b.write_list = list + 1024;
+    ll_status st = ll_cuda_forward(LL_KERNEL_PORTABLE, &p1, &b, &err);
+    CU_ASSERT(st == LL_ERR_INVALID || st == LL_ERR_NO_GPU);
+    if (st == LL_ERR_INVALID) CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot hold"));
+}
+
+// Without a GPU every device call answers LL_ERR_NO_GPU, with a reason.
+static void test_no_gpu(void) {
+    if (have_gpu()) {
+        CU_PASS("a GPU is present: the no-GPU answers are not checked here");
+        return;
+    }
+    ll_error err;
+    ll_error_clear(&err);
+    char name[64] = "x";
+    CU_ASSERT_EQUAL(ll_cuda_probe(name, sizeof name, NULL, NULL, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_STRING_EQUAL(name, "");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no usable GPU"));
+    void *d = (void *)1;
+    CU_ASSERT_EQUAL(ll_cuda_malloc(&d, 1024, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NULL(d);
+    CU_ASSERT_EQUAL(ll_cuda_sync(&err), LL_ERR_NO_GPU);
+    uint8_t host[16] = {0};
+    CU_ASSERT_EQUAL(ll_cuda_upload((void *)(uintptr_t)0x10000, host, sizeof host, &err), LL_ERR_NO_GPU);
+    ll_cuda_free(NULL);  // harmless
+    ll_shape s = {1, 1000, 2, 128, LL_BF16};
+    ll_cuda_ctx *ctx = (ll_cuda_ctx *)1;
+    CU_ASSERT_EQUAL(ll_cuda_ctx_create(&ctx, &s, 2, LL_KERNEL_AUTO, LL_END_EXCLUSIVE, -8.0f, 1, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NULL(ctx);
+    ll_kernel_variant got;
+    ll_attn_params p = {.shape = s, .threshold = -8.0f};
+    CU_ASSERT_EQUAL_FATAL(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &p.tiling, &err), LL_OK);
+    uint16_t *fake = (uint16_t *)(uintptr_t)0x10000;
+    ll_cuda_args a = {.q = fake, .k = fake, .v = fake, .o = fake};
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_AUTO, &p, &a, &err), LL_ERR_NO_GPU);
+    double tflops = 0;
+    CU_ASSERT_EQUAL(ll_cuda_mma_peak(&tflops, &err), LL_ERR_NO_GPU);
+}
+
+// Context arguments are checked before any allocation.
+static void test_context_arguments(void) {
+    ll_error err;
+    ll_cuda_ctx *ctx = NULL;
+    ll_shape s = {1, 1000, 2, 128, LL_BF16};
+    CU_ASSERT_EQUAL(ll_cuda_ctx_create(&ctx, &s, 0, LL_KERNEL_AUTO, LL_END_EXCLUSIVE, -8.0f, 1, &err), LL_ERR_INVALID);
+    CU_ASSERT_EQUAL(ll_cuda_ctx_create(&ctx, &s, 2, LL_KERNEL_AUTO, LL_END_EXCLUSIVE, 1.0f, 1, &err), LL_ERR_INVALID);
+    CU_ASSERT_EQUAL(ll_cuda_ctx_create(&ctx, &s, 2, LL_KERNEL_AUTO, (ll_list_encoding)7, -8.0f, 1, &err),
+                    LL_ERR_INVALID);
+    CU_ASSERT_EQUAL(ll_cuda_ctx_create(&ctx, &s, 2, LL_KERNEL_HOPPER, LL_END_EXCLUSIVE, -8.0f, 1, &err),
+                    LL_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(ctx);
+    CU_ASSERT_EQUAL(ll_cuda_ctx_set_threshold(NULL, -1.0f, &err), LL_ERR_INVALID);
+    ll_cuda_ctx_destroy(NULL);  // harmless
+}
+
+int register_cuda_api_suite(void) {
+    CU_pSuite s = CU_add_suite("cuda_api", NULL, NULL);
+    if (!s) return CU_get_error();
+    if (!CU_add_test(s, "variant names", test_variant_names) || !CU_add_test(s, "pick without a GPU", test_pick) ||
+        !CU_add_test(s, "kernel versions", test_versions) ||
+        !CU_add_test(s, "forward argument checks", test_forward_validation) ||
+        !CU_add_test(s, "no GPU: LL_ERR_NO_GPU", test_no_gpu) ||
+        !CU_add_test(s, "context argument checks", test_context_arguments))
+        return CU_get_error();
+    return CUE_SUCCESS;
+}
