@@ -39,7 +39,9 @@ ll_status ll_cuda_sync(ll_error *err);
 // One forward call on device buffers. q, k, v, o: [B, N, H, D] 16-bit words;
 // lse: [B, H, N] float (may be NULL); read_list/write_list: device rows laid
 // out as ll_skip_list (NULL read_list = dense mode: no list touched, write_list
-// must be NULL); key_tile_flags: device bytes from ll_key_tile_flags or NULL.
+// must be NULL); key_tile_flags: device bytes from ll_key_tile_flags or NULL
+// (skip mode only: dense mode computes every tile, like the reference;
+// p->key_tile_flags, a host pointer, is not read here).
 // p->tiling must be the tiling ll_cuda_pick returned for `variant`.
 // The call is asynchronous on the default stream; errors of the launch are
 // checked at once, errors of the execution at the next ll_cuda_sync.
