@@ -96,7 +96,7 @@ static void bench_shape(const ll_shape *s) {
         ll_skip_list list = {0};
         int qts = ll_q_tiles(s, &p.tiling), kts = ll_k_tiles(s, &p.tiling);
         if (ll_skip_list_alloc(&list, s->B, s->H, qts, kts, LL_END_EXCLUSIVE, &err) != LL_OK) break;
-        size_t list_bytes = ll_skip_list_rows(&list) * (size_t)(kts + 1) * sizeof(int32_t);
+        size_t list_bytes = ll_skip_list_rows(&list) * (size_t)ll_skip_list_row_len(kts) * sizeof(int32_t);
         int32_t *d_read = NULL, *d_write = NULL;
         st = ll_cuda_malloc((void **)&d_read, list_bytes, &err);
         if (st == LL_OK) st = ll_cuda_malloc((void **)&d_write, list_bytes, &err);
@@ -110,7 +110,7 @@ static void bench_shape(const ll_shape *s) {
             if (st != LL_OK) break;
             long kept = 0;
             for (size_t r = 0; r < ll_skip_list_rows(&list); r++)
-                kept += ll_skip_list_row_kept(list.data + r * (size_t)(kts + 1), kts, LL_END_EXCLUSIVE);
+                kept += ll_skip_list_row_kept(list.data + r * (size_t)ll_skip_list_row_len(kts), kts, LL_END_EXCLUSIVE);
             double k = (double)kept / ((double)ll_skip_list_rows(&list) * kts);
             a.read_list = d_read;
             a.write_list = d_write;
