@@ -67,6 +67,13 @@ int ll_skip_list_row_to_keep(const int32_t *row, int k_tiles, ll_list_encoding e
 void ll_skip_list_row_from_keep(const uint8_t *keep, int k_tiles, ll_list_encoding enc, int32_t *row);
 // Number of tiles the row computes.
 int ll_skip_list_row_kept(const int32_t *row, int k_tiles, ll_list_encoding enc);
+// Entries the writer needs for a keep row (2 per run of kept tiles, either
+// encoding). A row holds k_tiles entries; when more are needed,
+// ll_skip_list_row_from_keep writes, within the row: k_tiles == 1: the
+// truncated full list [2, 0], which validation rejects; otherwise (odd K,
+// tiles 0, 2, ..., K-1 kept) production: [2, K-1, 0] (the same reading),
+// exclusive: the row that also computes tile 1.
+int ll_skip_list_keep_entries(const uint8_t *keep, int k_tiles);
 
 #ifdef __cplusplus
 }
