@@ -188,11 +188,7 @@ int ll_bench_band_half_width(const ll_shape *s, const ll_tiling *t, double kept)
 
 // A list row holds k_tiles entries after its count, two per run of kept
 // tiles; a row of odd k_tiles cannot hold a fully alternating pattern.
-static int row_fits(const uint8_t *keep, int k_tiles) {
-    int runs = 0;
-    for (int kt = 0; kt < k_tiles; kt++) runs += keep[kt] && (kt == k_tiles - 1 || !keep[kt + 1]);
-    return 2 * runs <= k_tiles;
-}
+static int row_fits(const uint8_t *keep, int k_tiles) { return ll_skip_list_keep_entries(keep, k_tiles) <= k_tiles; }
 
 ll_status ll_bench_mask_build(ll_skip_list *l, const ll_shape *s, const ll_tiling *t, ll_bench_mask m,
                               double kept, uint64_t seed, ll_error *err) {

@@ -26,6 +26,8 @@ SUITE(register_cuda_api_suite)
 SUITE(register_analysis_suite)
 SUITE(register_calibrate_suite)
 SUITE(register_run_suite)
+SUITE(register_bench_cases_suite)
+SUITE(register_bench_cli_suite)
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
@@ -46,5 +48,7 @@ static test_suite_fn const test_suites[] = {
     register_analysis_suite,
     register_calibrate_suite,
     register_run_suite,
+    register_bench_cases_suite,
+    register_bench_cli_suite,
 };
 static const int n_test_suites = (int)(sizeof test_suites / sizeof test_suites[0]);
