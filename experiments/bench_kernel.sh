@@ -59,18 +59,19 @@ echo "== $csv =="
 python3 - "$csv" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-cols = [("kernel", 18), ("B", 2), ("H", 3), ("N", 6), ("D", 4), ("mask", 7), ("mode", 13), ("kept_fraction", 6),
+cols = [("kernel", 20), ("B", 2), ("H", 3), ("N", 6), ("D", 4), ("mask", 7), ("mode", 13), ("kept_fraction", 6),
         ("ms_median", 10), ("tflops_dense_equiv", 9), ("tflops_executed", 9)]
+left = {"kernel", "mask", "mode"}
 heads = {"kept_fraction": "kept", "ms_median": "median_ms", "tflops_dense_equiv": "TF_dense",
          "tflops_executed": "TF_exec"}
-print(" ".join(heads.get(c, c).rjust(w) if i > 5 else heads.get(c, c).ljust(w) for i, (c, w) in enumerate(cols)))
+print(" ".join(heads.get(c, c).ljust(w) if c in left else heads.get(c, c).rjust(w) for c, w in cols))
 for r in rows:
     cells = []
-    for i, (c, w) in enumerate(cols):
+    for c, w in cols:
         v = r[c]
         if c == "kept_fraction": v = f"{float(v):.3f}"
         if c == "ms_median": v = f"{float(v):.3f}"
         if c.startswith("tflops"): v = f"{float(v):.1f}"
-        cells.append(v.rjust(w) if i > 5 else v.ljust(w))
+        cells.append(v.ljust(w) if c in left else v.rjust(w))
     print(" ".join(cells))
 EOF

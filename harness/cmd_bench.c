@@ -426,7 +426,7 @@ static ll_status measure_counters(bench_run *run, ll_kernel_variant variant, con
     }
     double per_flop = fl->executed ? work / (double)fl->executed : 0.0;
     if (!skip) run->dense_work_per_flop = per_flop;
-    printf("  per executed GFLOP %.1f", per_flop * 1e9);
+    printf("  FLOPs per unit %.1f", work > 0 ? (double)fl->executed / work : 0.0);  // 4096 per m16n8k16 mma.sync
     if (run->dense_work_per_flop > 0) printf("  measured/predicted vs dense %.4f", per_flop / run->dense_work_per_flop);
     printf("\n");
     fflush(stdout);
@@ -521,11 +521,13 @@ static ll_status bench_shape(bench_run *run, const ll_bench_shape *bs, size_t l2
         snprintf(kernel_name, sizeof kernel_name, "portable v%d", ll_cuda_portable_version());
     else
         snprintf(kernel_name, sizeof kernel_name, "%s", ll_kernel_variant_name(variant));
-    printf("%s: B=%d H=%d N=%d D=%d %s, kernel %s, tiles %dx%d (%d x %d), %d input set%s, %d warm-up + %d timed "
-           "calls\n",
-           bs->name, s->B, s->H, s->N, s->D, ll_dtype_name(s->dtype), kernel_name, tiling.block_m,
-           tiling.block_n, q_tiles, k_tiles, n_sets, n_sets > 1 ? "s (rotated: one fits in L2)" : "", opt->warmup,
-           opt->reps);
+    printf("%s: B=%d H=%d N=%d D=%d %s, kernel %s, tiles %dx%d (%d x %d), ", bs->name, s->B, s->H, s->N, s->D,
+           ll_dtype_name(s->dtype), kernel_name, tiling.block_m, tiling.block_n, q_tiles, k_tiles);
+    if (run->counters)
+        printf("one profiled call per case\n");
+    else
+        printf("%d input set%s, %d warm-up + %d timed calls\n", n_sets,
+               n_sets > 1 ? "s (rotated: one fits in L2)" : "", opt->warmup, opt->reps);
     fflush(stdout);
 
     ll_skip_list read = {0}, written = {0};
