@@ -21,9 +21,20 @@
 #include "calibrate.h"
 
 typedef struct {
+    uint8_t level;  // MARKED once marked
+    uint8_t code;   // mass bound code
+    uint8_t end;    // first step after the run
+    uint8_t index;  // run index in the record
+} tile_run;
+
+typedef struct {
     const ll_calib_table *t;
     double *row_err;      // [n_rows] bound error carried from the marks so far
-    uint8_t *cursor;      // [tiles_multi] run holding the current step; MARKED once marked
+    // Per multi-run tile, its current run in 4 bytes, so that a step pass
+    // reads 8 bytes per tile instead of the whole history (the pass is
+    // memory-bound): the history is read only when the step leaves the run.
+    tile_run *run;        // [tiles_multi]
+    uint32_t *rec_off;    // [tiles_multi] the tile's history record, from its row's offset
     uint64_t *multi_base; // [n_rows] index of each row's first multi-run tile
     int *const_upto;      // [layers] const tiles of levels <= this are marked
     float lut[256];
@@ -36,13 +47,16 @@ static inline double row_flops(const ll_calib_table *t, size_t row) {
 
 #define MARKED 255
 
-// The run of a history record that contains step t, from the cursor of the
-// previous step (steps only move forward, so each run is passed once).
-static inline const uint8_t *run_at(const uint8_t *rec, int t, uint8_t *cursor) {
-    int n = rec[0], k = *cursor;
+// Moves a tile's current run forward to the one holding step t.
+static inline void run_at(const uint8_t *rec, int t, int steps, tile_run *r) {
+    if (t < r->end) return;
+    int n = rec[0], k = r->index;
     while (k + 1 < n && rec[1 + 3 * (k + 1)] <= t) k++;
-    *cursor = (uint8_t)k;
-    return rec + 1 + 3 * k;
+    const uint8_t *x = rec + 1 + 3 * k;
+    r->index = (uint8_t)k;
+    r->level = x[1];
+    r->code = x[2];
+    r->end = (uint8_t)(k + 1 < n ? x[3] : steps);
 }
 
 // One pass per step t: first the marks of step t-1 (prev[l], the levels
@@ -58,8 +72,11 @@ static void step_pass(search_state *S, int t, const int *prev, double *err, doub
 #pragma omp parallel
     {
         double *perr = part + (size_t)omp_get_thread_num() * cells * 2, *pgain = perr + cells;
-        double *hb = malloc(sizeof(double) * G);
-        uint32_t *hc = malloc(sizeof(uint32_t) * G);
+        // Four interleaved histograms: neighbouring tiles often share a level,
+        // and one histogram would chain every add through the same memory.
+        double *hb4 = malloc(sizeof(double) * G * 4), *hb = hb4;
+        uint32_t *hc4 = malloc(sizeof(uint32_t) * G * 4), *hc = hc4;
+        const float *lut = S->lut;
 #pragma omp for schedule(dynamic, 64)
         for (size_t row = 0; row < T->n_rows; row++) {
             int l = (int)(row / rows_per_layer), g_prev = prev ? prev[l] : -1;
@@ -67,30 +84,35 @@ static void step_pass(search_state *S, int t, const int *prev, double *err, doub
             // Constant tiles: levels up to `upto` are marked once step t-1's marks are in.
             int upto = S->const_upto[l] > g_prev ? S->const_upto[l] : g_prev;
             for (int v = S->const_upto[l] + 1; v <= upto; v++) e += T->const_bound[row * G + v];
-            memset(hb, 0, sizeof(double) * G);
-            memset(hc, 0, sizeof(uint32_t) * G);
+            memset(hb4, 0, sizeof(double) * G * 4);
+            memset(hc4, 0, sizeof(uint32_t) * G * 4);
             for (int v = upto + 1; v < G; v++) {
                 hc[v] += T->const_count[row * G + v];
                 hb[v] += T->const_bound[row * G + v];
             }
-            const uint8_t *p = T->runs + T->row_off[row];
-            uint8_t *cur = S->cursor + S->multi_base[row];
-            for (uint32_t i = 0; i < T->row_multi[row]; i++, p += 1 + 3 * (size_t)p[0]) {
-                if (cur[i] == MARKED) continue;
-                if (g_prev >= 0) {
-                    const uint8_t *r = run_at(p, t - 1, &cur[i]);
-                    if (r[1] <= g_prev) {
-                        cur[i] = MARKED;
-                        e += S->lut[r[2]];
-                        continue;
-                    }
+            const uint8_t *rows = T->runs + T->row_off[row];
+            tile_run *run = S->run + S->multi_base[row];
+            const uint32_t *off = S->rec_off + S->multi_base[row];
+            for (uint32_t i = 0; i < T->row_multi[row]; i++) {
+                tile_run *r = &run[i];
+                if (r->level == MARKED) continue;
+                if (g_prev >= 0 && r->level <= g_prev) {  // r holds step t-1 here
+                    r->level = MARKED;
+                    e += lut[r->code];
+                    continue;
                 }
-                const uint8_t *r = run_at(p, t, &cur[i]);
-                if (r[1] < G) {
-                    hc[r[1]]++;
-                    hb[r[1]] += S->lut[r[2]];
+                run_at(rows + off[i], t, T->steps, r);
+                if (r->level < G) {
+                    size_t k = (size_t)(i & 3) * G + r->level;
+                    hc4[k]++;
+                    hb4[k] += lut[r->code];
                 }
             }
+            for (int q = 1; q < 4; q++)
+                for (int v = 0; v < G; v++) {
+                    hb[v] += hb4[q * G + v];
+                    hc[v] += hc4[q * G + v];
+                }
             S->row_err[row] = e;
             double fl = row_flops(T, row), c = 0;
             double *le = perr + (size_t)l * (G + 1), *lg = pgain + (size_t)l * (G + 1);
@@ -102,8 +124,8 @@ static void step_pass(search_state *S, int t, const int *prev, double *err, doub
                 lg[g + 1] += c * fl;
             }
         }
-        free(hb);
-        free(hc);
+        free(hb4);
+        free(hc4);
     }
     for (int l = 0; prev && l < L; l++)
         if (prev[l] > S->const_upto[l]) S->const_upto[l] = prev[l];
@@ -169,20 +191,33 @@ ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options
     search_state S = {.t = t};
     size_t cells = (size_t)L * (G + 1);
     S.row_err = calloc(t->n_rows, sizeof(double));
-    S.cursor = calloc(t->tiles_multi ? t->tiles_multi : 1, 1);
+    S.run = calloc(t->tiles_multi ? t->tiles_multi : 1, sizeof(tile_run));
+    S.rec_off = malloc(sizeof(uint32_t) * (t->tiles_multi ? t->tiles_multi : 1));
     S.multi_base = malloc(sizeof(uint64_t) * (t->n_rows + 1));
     S.const_upto = malloc(sizeof(int) * L);
     double *cerr = malloc(sizeof(double) * cells), *cgain = malloc(sizeof(double) * cells);
     double *shared_err = malloc(sizeof(double) * (G + 1)), *shared_gain = malloc(sizeof(double) * (G + 1));
     int *chosen = malloc(sizeof(int) * L);
     ll_status st = LL_OK;
-    if (!S.row_err || !S.cursor || !S.multi_base || !S.const_upto || !cerr || !cgain || !shared_err || !shared_gain ||
+    if (!S.row_err || !S.run || !S.rec_off || !S.multi_base || !S.const_upto || !cerr || !cgain || !shared_err || !shared_gain ||
         !chosen) {
         st = ll_fail(err, LL_ERR_NOMEM, "calibrate: out of memory for the search state");
         goto done;
     }
     S.multi_base[0] = 0;
     for (size_t r = 0; r < t->n_rows; r++) S.multi_base[r + 1] = S.multi_base[r] + t->row_multi[r];
+#pragma omp parallel for schedule(dynamic, 64)
+    for (size_t r = 0; r < t->n_rows; r++) {  // record offsets; every tile starts in its first run
+        const uint8_t *rows = t->runs + t->row_off[r];
+        uint32_t o = 0;
+        for (uint32_t i = 0; i < t->row_multi[r]; i++) {
+            size_t k = S.multi_base[r] + i;
+            S.rec_off[k] = o;
+            const uint8_t *x = rows + o + 1;
+            S.run[k] = (tile_run){.level = x[1], .code = x[2], .end = rows[o] > 1 ? x[3] : (uint8_t)t->steps};
+            o += 1 + 3 * rows[o];
+        }
+    }
     for (int l = 0; l < L; l++) S.const_upto[l] = -1;
     for (int i = 0; i < 256; i++) S.lut[i] = ll_calib_bound_value((uint8_t)i);
 
@@ -229,7 +264,8 @@ ll_status ll_calib_greedy(const ll_calib_table *t, const ll_calib_search_options
 
 done:
     free(S.row_err);
-    free(S.cursor);
+    free(S.run);
+    free(S.rec_off);
     free(S.multi_base);
     free(S.const_upto);
     free(cerr);
