@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "report.h"
 #include "rng.h"
+#include "skip_mask.h"
 #include "stats.h"
 #include "test_suites.h"
+#include "tile_maps.h"
 #include "trace.h"
 
 // ---------------------------------------------------------------------------
@@ -364,6 +367,134 @@ static void test_report_bad_options(void) {
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+
+// ---------------------------------------------------------------------------
+// A real trace (written with the trace writer): every figure, the heatmaps
+// from its masks over its tile maps included, and the CLI.
+
+static ll_status write_small_trace(const char *path, ll_error *err) {
+    ll_trace_meta meta = {0};
+    snprintf(meta.backend, sizeof meta.backend, "cpu");
+    snprintf(meta.kernel, sizeof meta.kernel, "cpu-reference");
+    snprintf(meta.counters_status, sizeof meta.counters_status, "not available on the CPU backend");
+    meta.config_json = "{\"policies\": []}";
+    snprintf(meta.experiment, sizeof meta.experiment, "analysis-test");
+    snprintf(meta.trajectory, sizeof meta.trajectory, "handmade");
+    meta.shape = (ll_shape){1, 256, 2, 64, LL_BF16};
+    meta.steps = 5;
+    meta.layers = 2;
+    meta.tiling = (ll_tiling){32, 16};
+    meta.encoding = LL_END_EXCLUSIVE;
+    meta.softmax_scale = 0.125f;
+    ll_trace_policy pol[3] = {{.name = "dense", .kind = "dense", .params_json = "{}"},
+                              {.name = "lite_t-8", .kind = "lite", .params_json = "{\"threshold\": -8}"},
+                              {.name = "lite_t-4", .kind = "lite", .params_json = "{\"threshold\": -4}"}};
+    ll_trace_writer *w;
+    LL_TRY(ll_trace_create(path, &meta, pol, 3, &w, err));
+    int Q = 8, K = 16;
+    ll_skip_mask m = {0};
+    ll_tile_map map = {0};
+    ll_status st = ll_skip_mask_alloc(&m, 1, 2, Q, K, err);
+    if (st == LL_OK) st = ll_tile_map_alloc(&map, 1, 2, Q, K, err);
+    for (int s = 0; s < 5 && st == LL_OK; s++) {
+        for (int l = 0; l < 2 && st == LL_OK; l++) {
+            // Banded attention: tiles far from the diagonal are small.
+            for (int h = 0; h < 2; h++)
+                for (int q = 0; q < Q; q++)
+                    for (int k = 0; k < K; k++) {
+                        float d = fabsf((float)k / 2 - q);
+                        size_t i = ll_tile_map_index(&map, 0, h, q, k);
+                        map.max_log2[i] = d < 0.5f ? 0.0f : -(1.0f + s) * d;
+                        map.mass[i] = 0.25f * exp2f(map.max_log2[i]);
+                    }
+            st = ll_trace_add_map(w, s, l, &map, err);
+            for (int p = 0; p < 3 && st == LL_OK; p++) {
+                float thr = p == 1 ? -8.0f : p == 2 ? -4.0f : NAN;
+                ll_skip_mask_clear(&m);
+                uint64_t kept = 0;
+                for (int h = 0; h < 2; h++)
+                    for (int q = 0; q < Q; q++)
+                        for (int k = 0; k < K; k++) {
+                            int skip = p && s > 0 && k < K - 1 && -(float)s * fabsf((float)k / 2 - q) <= thr;
+                            ll_skip_mask_set(&m, 0, h, q, k, skip);
+                            kept += !skip;
+                        }
+                double kf = (double)kept / (2.0 * Q * K);
+                ll_trace_call c = make_call(p, s, l, -1, kf, 3.0, thr, 0.01 * (p + s + l));
+                c.tiles_total = 2 * Q * K;
+                c.tiles_kept = kept;
+                st = ll_trace_add_call(w, &c, err);
+                for (int h = 0; h < 2 && st == LL_OK; h++) {
+                    ll_trace_call ch = make_call(p, s, l, h, kf, 1.5, thr, 0);
+                    st = ll_trace_add_call(w, &ch, err);
+                }
+                if (st == LL_OK && p) st = ll_trace_add_mask(w, p, s, l, &m, err);
+            }
+        }
+        if (st == LL_OK) st = ll_trace_end_step(w, s, err);
+    }
+    ll_skip_mask_free(&m);
+    ll_tile_map_free(&map);
+    if (st != LL_OK) {
+        ll_trace_abandon(w);
+        return st;
+    }
+    return ll_trace_finish(w, err);
+}
+
+static void test_report_trace(void) {
+    CU_ASSERT_FATAL(have_gnuplot());
+    char dir[] = "/tmp/litelab_report_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char trace[256], out[256];
+    snprintf(trace, sizeof trace, "%s/small.h5", dir);
+    snprintf(out, sizeof out, "%s/report", dir);
+    ll_error err;
+    ll_status st = write_small_trace(trace, &err);
+    if (st != LL_OK) fprintf(stderr, "\ntrace: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(st, LL_OK);
+    const char *paths[1] = {trace};
+    ll_report_input in;
+    CU_ASSERT_EQUAL_FATAL(ll_report_load(paths, 1, &in, &err), LL_OK);
+    CU_ASSERT_EQUAL(in.traces[0].n_policies, 3);
+    CU_ASSERT_EQUAL(in.traces[0].n_calls, 3 * 5 * 2 * 3);
+    ll_report_options o = {.out_dir = out, .heatmap_layer = 1, .heatmap_head = 1, .heatmap_policy = "lite_t-4"};
+    st = ll_report_write(&in, &o, &err);
+    if (st != LL_OK) fprintf(stderr, "\nreport: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(st, LL_OK);
+    const char *figs[] = {"runtime_vs_skipped", "skipped_per_step", "threshold_sweep", "error_vs_speedup",
+                          "mask_heatmap", "sparsity_lite_t-8", "sparsity_lite_t-4"};
+    for (int i = 0; i < 7; i++) check_figure(out, figs[i]);
+    const char *files[] = {"report.md", "policies.md", "policies.csv", "steps.md", "steps.csv", "replot.sh",
+                           "mask_heatmap_0.dat", "runtime_vs_skipped.dat"};
+    for (int i = 0; i < 8; i++) CU_ASSERT(file_size(out, files[i]) > 0);
+    // A policy without masks, a head out of range: clear errors.
+    o.heatmap_policy = "dense";
+    CU_ASSERT_EQUAL(ll_report_write(&in, &o, &err), LL_ERR_USAGE);
+    o.heatmap_policy = NULL;
+    o.heatmap_head = 7;
+    CU_ASSERT_EQUAL(ll_report_write(&in, &o, &err), LL_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--heatmap-head 7"));
+    ll_report_input_free(&in);
+
+    // The command line, and its usage errors.
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "../build/litelab report %s -o %s/cli -q --heatmap-steps 1,4", trace, dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(out, sizeof out, "%s/cli", dir);
+    check_figure(out, "mask_heatmap");
+    CU_ASSERT(file_size(out, "mask_heatmap_1.dat") > 0);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system("../build/litelab report >/dev/null 2>&1")), 2);
+    snprintf(cmd, sizeof cmd, "../build/litelab report %s >/dev/null 2>&1", trace);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);  // no -o
+    snprintf(cmd, sizeof cmd, "../build/litelab report %s/missing.h5 -o %s/x >/dev/null 2>&1", dir, dir);
+    CU_ASSERT_NOT_EQUAL(WEXITSTATUS(system(cmd)), 0);
+    snprintf(cmd, sizeof cmd, "../build/litelab report %s -o %s/x --heatmap-steps 1,a >/dev/null 2>&1", trace, dir);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 int register_analysis_suite(void) {
     CU_pSuite s = CU_add_suite("analysis", NULL, NULL);
     if (!s) return CU_get_error();
@@ -375,7 +506,8 @@ int register_analysis_suite(void) {
         !CU_add_test(s, "summaries per policy and step", test_summaries) ||
         !CU_add_test(s, "tables: CSV columns, Markdown cells", test_tables_parse) ||
         !CU_add_test(s, "report from memory: every file written", test_report_memory) ||
-        !CU_add_test(s, "report: bad options and files", test_report_bad_options))
+        !CU_add_test(s, "report: bad options and files", test_report_bad_options) ||
+        !CU_add_test(s, "report from a trace: heatmaps, CLI", test_report_trace))
         return CU_get_error();
     return CUE_SUCCESS;
 }

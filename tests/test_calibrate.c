@@ -3,11 +3,14 @@
 // every tile, skipped FLOPs and skipped masses per step), independent of the
 // table's run-length histories and lookup tables.
 #include <CUnit/CUnit.h>
+#include <cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "calibrate.h"
+#include "config.h"
 #include "rng.h"
 #include "test_suites.h"
 
@@ -578,6 +581,93 @@ static void test_bad_maps(void) {
     free_maps(&mm);
 }
 
+
+// ---------------------------------------------------------------------------
+// The command line: a calibration of the tiny synthetic preset writes a
+// schedule the experiment reader accepts; bad options exit with 2.
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    size_t got = fread(b, 1, (size_t)n, f);
+    b[got] = 0;
+    fclose(f);
+    return b;
+}
+
+static int lines_with_fields(const char *path, int fields) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        int c = 1;
+        for (char *p = line; *p; p++) c += *p == ',';
+        if (c != fields) n = -1000;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_cli(void) {
+    char dir[] = "/tmp/litelab_calib_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char cmd[1024], path[512];
+    snprintf(cmd, sizeof cmd, "../build/litelab calibrate --synth tiny --tile 16x16 --budget 0.05 -o %s -q >/dev/null",
+             dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/schedule.json", dir);
+    char *text = slurp(path);
+    cJSON *doc = cJSON_Parse(text);
+    const cJSON *pol = cJSON_GetObjectItemCaseSensitive(doc, "policy");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pol, "kind")), "lite_schedule");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(pol, "thresholds")), 4);  // tiny: 4 steps
+    CU_ASSERT(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(doc, "predicted_max_step_error_bound")) <= 0.05);
+    cJSON_Delete(doc);
+    free(text);
+    // The experiment passes the experiment reader's validation.
+    snprintf(path, sizeof path, "%s/experiment.json", dir);
+    ll_experiment_config cfg;
+    ll_error err;
+    ll_status st = ll_config_load(path, &cfg, &err);
+    if (st != LL_OK) fprintf(stderr, "\nexperiment: %s\n", err.msg);
+    CU_ASSERT_EQUAL(st, LL_OK);
+    if (st == LL_OK) {
+        CU_ASSERT_EQUAL(cfg.n_policies, 2);
+        ll_config_free(&cfg);
+    }
+    snprintf(path, sizeof path, "%s/prediction.csv", dir);
+    CU_ASSERT_EQUAL(lines_with_fields(path, 5), 5);
+    snprintf(path, sizeof path, "%s/curve.csv", dir);
+    CU_ASSERT(lines_with_fields(path, 4) > 10);
+    // --predict: a constant threshold; the prediction reads back.
+    snprintf(cmd, sizeof cmd, "../build/litelab calibrate --synth tiny --tile 16x16 --predict -6 -o %s -q >/dev/null",
+             dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    ll_calib_prediction p;
+    CU_ASSERT_EQUAL_FATAL(ll_calib_read_prediction(dir, &p, &err), LL_OK);
+    CU_ASSERT_EQUAL(p.steps, 4);
+    CU_ASSERT_EQUAL(p.thresholds[1], -6.0f);
+    ll_calib_prediction_free(&p);
+    // Usage errors.
+    const char *bad[] = {"", "--synth tiny --trace x.h5", "--synth tiny --budget -1", "--synth tiny --grid 0:-5:1",
+                         "--synth tiny --budget-list 0.1,0.2", "--synth tiny --verify", "--synth tiny --predict -6.3",
+                         "--compare x.h5"};
+    for (int i = 0; i < 8; i++) {
+        snprintf(cmd, sizeof cmd, "../build/litelab calibrate %s >/dev/null 2>&1", bad[i]);
+        int rc = WEXITSTATUS(system(cmd));
+        CU_ASSERT(rc == 2 || rc == 3);
+    }
+    snprintf(cmd, sizeof cmd, "../build/litelab calibrate --trace %s/missing.h5 >/dev/null 2>&1", dir);
+    CU_ASSERT_NOT_EQUAL(WEXITSTATUS(system(cmd)), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 int register_calibrate_suite(void) {
     CU_pSuite s = CU_add_suite("calibrate", NULL, NULL);
     if (!s) return CU_get_error();
@@ -593,7 +683,8 @@ int register_calibrate_suite(void) {
         !CU_add_test(s, "greedy: maximal", test_greedy_maximal) ||
         !CU_add_test(s, "search: prediction = direct simulation", test_prediction_matches_simulation) ||
         !CU_add_test(s, "search: per-step budgets and options", test_per_step_budgets) ||
-        !CU_add_test(s, "bad maps and schedules rejected", test_bad_maps))
+        !CU_add_test(s, "bad maps and schedules rejected", test_bad_maps) ||
+        !CU_add_test(s, "litelab calibrate: outputs and usage errors", test_cli))
         return CU_get_error();
     return CUE_SUCCESS;
 }
