@@ -274,13 +274,13 @@ static double tile_step_f64(const call_ctx *c, workspace *w, int rows, int ktile
     for (int r = 0; r < rows; r++) {
         const float *qr = w->qs + (size_t)r * D;
         double *sr = w->s64 + (size_t)r * bn8, smax = -INFINITY;
-        for (int j = 0; j < cols; j++) {
-            const float *kcol = c->kt + col0 + j;
-            double dot = 0.0;
-            for (int d = 0; d < D; d++) dot += (double)qr[d] * kcol[(size_t)d * c->n_pad];
-            sr[j] = dot;
-            smax = fmax(smax, dot);
+        for (int j = 0; j < cols; j++) sr[j] = 0.0;
+        for (int d = 0; d < D; d++) {  // each dot product still sums d in order
+            const float *krow = c->kt + (size_t)d * c->n_pad + col0;
+            double qd = qr[d];
+            for (int j = 0; j < cols; j++) sr[j] += qd * krow[j];
         }
+        for (int j = 0; j < cols; j++) smax = fmax(smax, sr[j]);
         double m_old = w->m64[r], m_new = fmax(m_old, smax);
         if (measure) crit = fmax(crit, (smax - m_old) * scale * log2e);
         double alpha = exp((m_old - m_new) * scale), sum = 0.0;
