@@ -98,22 +98,29 @@ static size_t tile_index(const ll_shape *s, const ll_tiling *t, int b, int h, in
 // tile is kept for the row's query tile (keep NULL: every column), o [B,N,H,D],
 // lse [B,H,N]. A row with no kept column gets O = 0 and LSE = -inf.
 // probs (optional) [B,H,N,N]: softmax over ALL columns (for masses).
-static void naive_attention(const ll_shape *s, const ll_tiling *t, const uint16_t *q, const uint16_t *k,
-                            const uint16_t *v, double scale, const uint8_t *keep, double *o, double *lse,
+static double *to_double(const ll_shape *s, const uint16_t *x) {
+    size_t n = ll_shape_elems(s);
+    double *y = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) y[i] = ll_half_to_float(s->dtype, x[i]);
+    return y;
+}
+
+static void naive_attention(const ll_shape *s, const ll_tiling *t, const uint16_t *q16, const uint16_t *k16,
+                            const uint16_t *v16, double scale, const uint8_t *keep, double *o, double *lse,
                             double *probs) {
     int N = s->N, H = s->H, D = s->D;
-    double *sc = malloc(sizeof(double) * N), *qd = malloc(sizeof(double) * D);
+    double *q = to_double(s, q16), *k = to_double(s, k16), *v = to_double(s, v16);
+    double *sc = malloc(sizeof(double) * N);
     for (int b = 0; b < s->B; b++)
         for (int h = 0; h < H; h++)
             for (int n = 0; n < N; n++) {
-                const uint16_t *qr = q + (((size_t)b * N + n) * H + h) * D;
-                for (int d = 0; d < D; d++) qd[d] = ll_half_to_float(s->dtype, qr[d]);
+                const double *qr = q + (((size_t)b * N + n) * H + h) * D;
                 double mx = -INFINITY, mx_all = -INFINITY;
                 int qt = n / t->block_m;
                 for (int m = 0; m < N; m++) {
-                    const uint16_t *kr = k + (((size_t)b * N + m) * H + h) * D;
+                    const double *kr = k + (((size_t)b * N + m) * H + h) * D;
                     double dot = 0;
-                    for (int d = 0; d < D; d++) dot += qd[d] * ll_half_to_float(s->dtype, kr[d]);
+                    for (int d = 0; d < D; d++) dot += qr[d] * kr[d];
                     sc[m] = dot;
                     mx_all = fmax(mx_all, dot);
                     if (!keep || keep[tile_index(s, t, b, h, qt, m / t->block_n)]) mx = fmax(mx, dot);
@@ -130,15 +137,17 @@ static void naive_attention(const ll_shape *s, const ll_tiling *t, const uint16_
                     if (keep && !keep[tile_index(s, t, b, h, qt, m / t->block_n)]) continue;
                     double pm = exp((sc[m] - mx) * scale);
                     sum += pm;
-                    const uint16_t *vr = v + (((size_t)b * N + m) * H + h) * D;
-                    for (int d = 0; d < D; d++) orow[d] += pm * ll_half_to_float(s->dtype, vr[d]);
+                    const double *vr = v + (((size_t)b * N + m) * H + h) * D;
+                    for (int d = 0; d < D; d++) orow[d] += pm * vr[d];
                 }
                 if (sum > 0)
                     for (int d = 0; d < D; d++) orow[d] /= sum;
                 lse[((size_t)b * H + h) * N + n] = sum > 0 ? mx * scale + log(sum) : -INFINITY;
             }
     free(sc);
-    free(qd);
+    free(q);
+    free(k);
+    free(v);
 }
 
 // ||a - ref|| / ||ref|| over n values (finite entries; -inf must match exactly).
@@ -590,7 +599,7 @@ static void check_criterion(const qkv *x, const ll_attn_params *p, const ll_skip
     const ll_tiling *t = &p->tiling;
     int kts = ll_k_tiles(s, t), D = s->D;
     double scale = ll_softmax_scale(p);
-    double *m = malloc(sizeof(double) * t->block_m);
+    double *m = malloc(sizeof(double) * t->block_m), *qd = to_double(s, x->q), *kd = to_double(s, x->k);
     uint8_t *visited = malloc(kts), *kw = malloc(kts);
     int bad_crit = 0, bad_decision = 0, bad_unvisited = 0;
     for (int b = 0; b < s->B; b++)
@@ -610,14 +619,13 @@ static void check_criterion(const qkv *x, const ll_attn_params *p, const ll_skip
                         double cmax = -INFINITY;
                         for (int i = 0; i < rows; i++) {
                             size_t n = (size_t)qt * t->block_m + i;
-                            const uint16_t *qr = x->q + (((size_t)b * s->N + n) * s->H + h) * D;
+                            const double *qr = qd + (((size_t)b * s->N + n) * s->H + h) * D;
                             double smax = -INFINITY;
                             for (int c = 0; c < ll_k_tile_cols(s, t, kt); c++) {
                                 size_t mcol = (size_t)kt * t->block_n + c;
-                                const uint16_t *kr = x->k + (((size_t)b * s->N + mcol) * s->H + h) * D;
+                                const double *kr = kd + (((size_t)b * s->N + mcol) * s->H + h) * D;
                                 double dot = 0;
-                                for (int d = 0; d < D; d++)
-                                    dot += (double)ll_half_to_float(s->dtype, qr[d]) * ll_half_to_float(s->dtype, kr[d]);
+                                for (int d = 0; d < D; d++) dot += qr[d] * kr[d];
                                 smax = fmax(smax, dot);
                             }
                             cmax = fmax(cmax, (smax - m[i]) * scale * LOG2E);
@@ -648,6 +656,8 @@ static void check_criterion(const qkv *x, const ll_attn_params *p, const ll_skip
     CU_ASSERT_EQUAL(bad_decision, 0);
     CU_ASSERT_EQUAL(bad_unvisited, 0);
     free(m);
+    free(qd);
+    free(kd);
     free(visited);
     free(kw);
 }
