@@ -9,6 +9,7 @@
 // unless asked to accept partial ones (then only finished steps are read).
 #pragma once
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common.h"
 
@@ -54,6 +55,14 @@ ll_status ll_capture_open(const char *path, int allow_partial, ll_capture_reader
 ll_status ll_capture_read(ll_capture_reader *r, int step, int layer, uint16_t *q, uint16_t *k, uint16_t *v,
                           int check_finite, ll_error *err);
 void ll_capture_close_reader(ll_capture_reader *r);
+
+// Checks a capture file against traces/FORMAT.md: attributes, dataset
+// shapes and types, and that every written (step, layer) reads back (HDF5
+// checksums) with finite words. Writes "OK" or the problems to report (may
+// be NULL). LL_OK: valid and complete (or valid and partial when
+// allow_partial); LL_ERR_FORMAT: problems, or a valid but incomplete file
+// (its own message); LL_ERR_IO: missing or unreadable.
+ll_status ll_capture_validate_file(const char *path, int allow_partial, FILE *report, ll_error *err);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 // run leaves "<path>.partial", a valid trace marked incomplete.
 #pragma once
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common.h"
 #include "skip_list.h"
@@ -103,6 +104,22 @@ ll_status ll_trace_read_mask(ll_trace_reader *r, int policy, int step, int layer
 ll_status ll_trace_read_map(ll_trace_reader *r, int step, int layer, ll_tile_map *m, ll_error *err);
 const char *ll_trace_config_json(ll_trace_reader *r);  // owned by the reader
 void ll_trace_close(ll_trace_reader *r);
+
+// Checks a trace file against traces/FORMAT.md: format and version, root
+// attributes, the table fields, every row's ranges (policy, step <
+// steps_done, layer, head, tiles_kept <= tiles_total, FLOPs consistent with
+// the shape, tiling and kept tiles), the dimensions of masks, maps and
+// checkpoints, map values, checkpoint lists. Writes "OK" or one line per
+// problem to report (may be NULL). LL_OK: valid and complete (or valid and
+// partial when allow_partial); LL_ERR_FORMAT: problems, or a valid but
+// incomplete trace (its own message); LL_ERR_IO: missing or unreadable.
+ll_status ll_trace_validate_file(const char *path, int allow_partial, FILE *report, ll_error *err);
+
+// Which litelab format a file holds (its root attribute 'format'): a
+// missing/unreadable file is LL_ERR_IO; a non-HDF5 file, or an HDF5 file
+// that is neither a litelab trace nor a capture, LL_ERR_FORMAT.
+typedef enum { LL_FILE_TRACE = 0, LL_FILE_CAPTURE = 1 } ll_file_kind;
+ll_status ll_file_kind_detect(const char *path, ll_file_kind *kind, ll_error *err);
 
 #ifdef __cplusplus
 }
