@@ -76,6 +76,7 @@ $(BUILD)/liblitelab.a: $(LIB_OBJ)
 $(BUILD)/litelab: $(HARNESS_OBJ) $(BUILD)/liblitelab.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
+$(TEST_OBJ): CFLAGS += -DLITELAB='"../$(BUILD)/litelab"'
 $(BUILD)/test_litelab: $(TEST_OBJ) $(BUILD)/liblitelab.a
 	$(CC) -o $@ $^ -lcunit $(LDLIBS)
 

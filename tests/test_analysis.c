@@ -372,6 +372,14 @@ static void test_report_bad_options(void) {
 // A real trace (written with the trace writer): every figure, the heatmaps
 // from its masks over its tile maps included, and the CLI.
 
+// Tile and FLOP counts that agree with the trace's shape (the writer checks them).
+static void set_tile_counts(ll_trace_call *c, uint64_t tiles, uint64_t kept, uint64_t tile_flops) {
+    c->tiles_total = tiles;
+    c->tiles_kept = kept;
+    c->flops_dense = tiles * tile_flops;
+    c->flops_executed = kept * tile_flops;
+}
+
 static ll_status write_small_trace(const char *path, ll_error *err) {
     ll_trace_meta meta = {0};
     snprintf(meta.backend, sizeof meta.backend, "cpu");
@@ -391,7 +399,8 @@ static ll_status write_small_trace(const char *path, ll_error *err) {
                               {.name = "lite_t-4", .kind = "lite", .params_json = "{\"threshold\": -4}"}};
     ll_trace_writer *w;
     LL_TRY(ll_trace_create(path, &meta, pol, 3, &w, err));
-    int Q = 8, K = 16;
+    // 256 tokens in 32x16 tiles, none partial: every tile costs 4 * 32 * 16 * 64 FLOPs.
+    enum { Q = 8, K = 16, TILE_FLOPS = 4 * 32 * 16 * 64 };
     ll_skip_mask m = {0};
     ll_tile_map map = {0};
     ll_status st = ll_skip_mask_alloc(&m, 1, 2, Q, K, err);
@@ -411,21 +420,22 @@ static ll_status write_small_trace(const char *path, ll_error *err) {
             for (int p = 0; p < 3 && st == LL_OK; p++) {
                 float thr = p == 1 ? -8.0f : p == 2 ? -4.0f : NAN;
                 ll_skip_mask_clear(&m);
-                uint64_t kept = 0;
+                uint64_t kept_head[2] = {0, 0};
                 for (int h = 0; h < 2; h++)
                     for (int q = 0; q < Q; q++)
                         for (int k = 0; k < K; k++) {
                             int skip = p && s > 0 && k < K - 1 && -(float)s * fabsf((float)k / 2 - q) <= thr;
                             ll_skip_mask_set(&m, 0, h, q, k, skip);
-                            kept += !skip;
+                            kept_head[h] += !skip;
                         }
+                uint64_t kept = kept_head[0] + kept_head[1];
                 double kf = (double)kept / (2.0 * Q * K);
                 ll_trace_call c = make_call(p, s, l, -1, kf, 3.0, thr, 0.01 * (p + s + l));
-                c.tiles_total = 2 * Q * K;
-                c.tiles_kept = kept;
+                set_tile_counts(&c, 2 * Q * K, kept, TILE_FLOPS);
                 st = ll_trace_add_call(w, &c, err);
                 for (int h = 0; h < 2 && st == LL_OK; h++) {
-                    ll_trace_call ch = make_call(p, s, l, h, kf, 1.5, thr, 0);
+                    ll_trace_call ch = make_call(p, s, l, h, (double)kept_head[h] / (Q * K), 1.5, thr, 0);
+                    set_tile_counts(&ch, Q * K, kept_head[h], TILE_FLOPS);
                     st = ll_trace_add_call(w, &ch, err);
                 }
                 if (st == LL_OK && p) st = ll_trace_add_mask(w, p, s, l, &m, err);
@@ -479,17 +489,17 @@ static void test_report_trace(void) {
 
     // The command line, and its usage errors.
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "../build/litelab report %s -o %s/cli -q --heatmap-steps 1,4", trace, dir);
+    snprintf(cmd, sizeof cmd, LITELAB " report %s -o %s/cli -q --heatmap-steps 1,4", trace, dir);
     CU_ASSERT_EQUAL(system(cmd), 0);
     snprintf(out, sizeof out, "%s/cli", dir);
     check_figure(out, "mask_heatmap");
     CU_ASSERT(file_size(out, "mask_heatmap_1.dat") > 0);
-    CU_ASSERT_EQUAL(WEXITSTATUS(system("../build/litelab report >/dev/null 2>&1")), 2);
-    snprintf(cmd, sizeof cmd, "../build/litelab report %s >/dev/null 2>&1", trace);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(LITELAB " report >/dev/null 2>&1")), 2);
+    snprintf(cmd, sizeof cmd, LITELAB " report %s >/dev/null 2>&1", trace);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);  // no -o
-    snprintf(cmd, sizeof cmd, "../build/litelab report %s/missing.h5 -o %s/x >/dev/null 2>&1", dir, dir);
+    snprintf(cmd, sizeof cmd, LITELAB " report %s/missing.h5 -o %s/x >/dev/null 2>&1", dir, dir);
     CU_ASSERT_NOT_EQUAL(WEXITSTATUS(system(cmd)), 0);
-    snprintf(cmd, sizeof cmd, "../build/litelab report %s -o %s/x --heatmap-steps 1,a >/dev/null 2>&1", trace, dir);
+    snprintf(cmd, sizeof cmd, LITELAB " report %s -o %s/x --heatmap-steps 1,a >/dev/null 2>&1", trace, dir);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CU_ASSERT_EQUAL(system(cmd), 0);

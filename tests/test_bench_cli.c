@@ -13,7 +13,6 @@
 #include "gpu_timer.h"
 #include "test_suites.h"
 
-#define LITELAB "../build/litelab"
 
 // Runs the CLI with `args`, stdout and stderr together into out; returns the exit code (-1 if it did not exit).
 static int run_cli(const char *args, char *out, size_t len) {

@@ -617,7 +617,7 @@ static void test_cli(void) {
     char dir[] = "/tmp/litelab_calib_XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     char cmd[1024], path[512];
-    snprintf(cmd, sizeof cmd, "../build/litelab calibrate --synth tiny --tile 16x16 --budget 0.05 -o %s -q >/dev/null",
+    snprintf(cmd, sizeof cmd, LITELAB " calibrate --synth tiny --tile 16x16 --budget 0.05 -o %s -q >/dev/null",
              dir);
     CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
     snprintf(path, sizeof path, "%s/schedule.json", dir);
@@ -645,7 +645,7 @@ static void test_cli(void) {
     snprintf(path, sizeof path, "%s/curve.csv", dir);
     CU_ASSERT(lines_with_fields(path, 4) > 10);
     // --predict: a constant threshold; the prediction reads back.
-    snprintf(cmd, sizeof cmd, "../build/litelab calibrate --synth tiny --tile 16x16 --predict -6 -o %s -q >/dev/null",
+    snprintf(cmd, sizeof cmd, LITELAB " calibrate --synth tiny --tile 16x16 --predict -6 -o %s -q >/dev/null",
              dir);
     CU_ASSERT_EQUAL(system(cmd), 0);
     ll_calib_prediction p;
@@ -658,11 +658,11 @@ static void test_cli(void) {
                          "--synth tiny --budget-list 0.1,0.2", "--synth tiny --verify", "--synth tiny --predict -6.3",
                          "--compare x.h5"};
     for (int i = 0; i < 8; i++) {
-        snprintf(cmd, sizeof cmd, "../build/litelab calibrate %s >/dev/null 2>&1", bad[i]);
+        snprintf(cmd, sizeof cmd, LITELAB " calibrate %s >/dev/null 2>&1", bad[i]);
         int rc = WEXITSTATUS(system(cmd));
         CU_ASSERT(rc == 2 || rc == 3);
     }
-    snprintf(cmd, sizeof cmd, "../build/litelab calibrate --trace %s/missing.h5 >/dev/null 2>&1", dir);
+    snprintf(cmd, sizeof cmd, LITELAB " calibrate --trace %s/missing.h5 >/dev/null 2>&1", dir);
     CU_ASSERT_NOT_EQUAL(WEXITSTATUS(system(cmd)), 0);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CU_ASSERT_EQUAL(system(cmd), 0);

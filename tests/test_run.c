@@ -19,9 +19,6 @@
 #include "test_suites.h"
 #include "trace.h"
 
-#ifndef LITELAB
-#define LITELAB "../build/litelab"
-#endif
 enum { STEPS = 4, LAYERS = 2 };
 
 static const char *EXPERIMENT =

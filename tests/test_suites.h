@@ -3,6 +3,12 @@
 #pragma once
 #include <CUnit/CUnit.h>
 
+// The CLI binary the suites run, relative to tests/ (the Makefile passes
+// ../$(BUILD)/litelab, so a build folder other than build/ works too).
+#ifndef LITELAB
+#define LITELAB "../build/litelab"
+#endif
+
 typedef int (*test_suite_fn)(void);
 
 // Weak: a suite whose file is not built yet is skipped, not a link error.

@@ -11,6 +11,7 @@
 #include "skip_list.h"
 #include "skip_mask.h"
 
+
 // Random keep row of k_tiles flags. The style varies with the draw so that
 // sparse, dense, long-run and alternating rows all occur:
 //   0: each tile kept with a random probability p in [0, 1];
