@@ -43,7 +43,7 @@ typedef struct {
     const char *output;
     const char *backend;
     double flop_rate_tflops;
-    int resume, dry_run, quiet;
+    int resume, dry_run, quiet, no_checkpoints;
 } run_options;
 
 // Per-policy totals for the closing summary.
@@ -90,6 +90,9 @@ static void print_help(FILE *f) {
             "  -o, --output PATH     trace path (overrides the experiment's \"output\")\n"
             "  -b, --backend NAME    auto, cpu or cuda (overrides the experiment's \"backend\")\n"
             "      --resume          continue a killed run from PATH.partial\n"
+            "      --no-checkpoints  do not store the policies' lists after each step (at Wan\n"
+            "                        scale each list is ~100 MB to compress and write per step;\n"
+            "                        a run made so cannot be --resume'd)\n"
             "  -n, --dry-run         print the work (calls, FLOPs, estimated time) and exit\n"
             "      --flop-rate T     TFLOP/s for the --dry-run estimate (default: measured\n"
             "                        on the CPU backend, flop_rate_tflops on the GPU)\n"
@@ -109,7 +112,8 @@ static int parse_options(int argc, char **argv, run_options *o) {
         {"output", required_argument, 0, 'o'}, {"backend", required_argument, 0, 'b'},
         {"resume", no_argument, 0, 'r'},       {"dry-run", no_argument, 0, 'n'},
         {"flop-rate", required_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"no-checkpoints", no_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
     optind = 1;
@@ -119,6 +123,7 @@ static int parse_options(int argc, char **argv, run_options *o) {
         case 'o': o->output = optarg; break;
         case 'b': o->backend = optarg; break;
         case 'r': o->resume = 1; break;
+        case 'C': o->no_checkpoints = 1; break;
         case 'n': o->dry_run = 1; break;
         case 'q': o->quiet = 1; break;
         case 'f': {
@@ -634,7 +639,7 @@ static ll_status run(run_ctx *r, ll_error *err) {
             s = run_layer(r, step, l, err);
             ll_nvtx_pop();
         }
-        if (s == LL_OK) s = save_checkpoints(r, err);
+        if (s == LL_OK && !r->opt.no_checkpoints) s = save_checkpoints(r, err);
         if (s == LL_OK) s = ll_trace_end_step(r->trace, step, err);
         ll_nvtx_pop();
         if (s == LL_OK && step == abort_step) kill(getpid(), SIGKILL);  // tests: a run killed after a durable step
