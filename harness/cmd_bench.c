@@ -101,6 +101,7 @@ static void print_usage(FILE *f) {
             "  --warmup N      untimed calls first (default 3)\n"
             "  --kernel K      portable | hopper | auto (default auto)\n"
             "  --portable-version N  the portable kernel's version (default 0: the library's default)\n"
+            "  --hopper-version N    the Hopper kernel's version (default 0: the library's default)\n"
             "  --dtype T       bf16 | fp16 (default bf16)\n"
             "  --encoding E    skip-list encoding: exclusive | production (default exclusive)\n"
             "  --seed N        seed of inputs and random masks (default 1234)\n"
@@ -127,7 +128,7 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 
 static ll_status parse_options(int argc, char **argv, bench_options *opt, int *want_help, ll_error *err) {
     enum { OPT_SHAPES = 256, OPT_KEPT, OPT_MASKS, OPT_REPS, OPT_WARMUP, OPT_KERNEL, OPT_DTYPE, OPT_ENCODING, OPT_SEED,
-           OPT_QUICK, OPT_APPEND, OPT_GPU_NAME, OPT_COUNTERS, OPT_PORTABLE_VERSION };
+           OPT_QUICK, OPT_APPEND, OPT_GPU_NAME, OPT_COUNTERS, OPT_PORTABLE_VERSION, OPT_HOPPER_VERSION };
     static const struct option longopts[] = {
         {"shapes", required_argument, 0, OPT_SHAPES}, {"kept", required_argument, 0, OPT_KEPT},
         {"masks", required_argument, 0, OPT_MASKS},   {"reps", required_argument, 0, OPT_REPS},
@@ -137,9 +138,10 @@ static ll_status parse_options(int argc, char **argv, bench_options *opt, int *w
         {"output", required_argument, 0, 'o'},      {"append", no_argument, 0, OPT_APPEND},
         {"gpu-name", no_argument, 0, OPT_GPU_NAME}, {"counters", no_argument, 0, OPT_COUNTERS},
         {"portable-version", required_argument, 0, OPT_PORTABLE_VERSION},
+        {"hopper-version", required_argument, 0, OPT_HOPPER_VERSION},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
-    const char *shapes = NULL, *kept = NULL, *masks = NULL, *reps = NULL, *warmup = NULL, *version = "0";
+    const char *shapes = NULL, *kept = NULL, *masks = NULL, *reps = NULL, *warmup = NULL, *version = "0", *hopper_version = "0";
     const char *kernel = "auto", *dtype = "bf16", *encoding = "exclusive", *seed = "1234";
     int quick = 0, c;
     *want_help = 0;
@@ -162,6 +164,7 @@ static ll_status parse_options(int argc, char **argv, bench_options *opt, int *w
         case OPT_GPU_NAME: opt->gpu_name_only = 1; break;
         case OPT_COUNTERS: opt->counters = 1; break;
         case OPT_PORTABLE_VERSION: version = optarg; break;
+        case OPT_HOPPER_VERSION: hopper_version = optarg; break;
         case 'o': opt->csv_path = optarg; break;
         case 'h': *want_help = 1; return LL_OK;
         default:
@@ -201,6 +204,9 @@ static ll_status parse_options(int argc, char **argv, bench_options *opt, int *w
     int v = 0;
     if (!parse_int(version, 0, 1000, &v) || (v != 0 && ll_cuda_select_portable_version(v, &why) != LL_OK))
         return ll_fail(err, LL_ERR_USAGE, "--portable-version: '%s' is not a portable kernel version%s%s", version,
+                       why.msg[0] ? ": " : "", why.msg[0] ? why.msg : "");
+    if (!parse_int(hopper_version, 0, 1000, &v) || (v != 0 && ll_cuda_select_hopper_version(v, &why) != LL_OK))
+        return ll_fail(err, LL_ERR_USAGE, "--hopper-version: '%s' is not a hopper kernel version%s%s", hopper_version,
                        why.msg[0] ? ": " : "", why.msg[0] ? why.msg : "");
     LL_TRY(ll_bench_shapes_parse(shapes, opt->dtype, opt->shapes, LL_BENCH_MAX_ITEMS, &opt->n_shapes, err));
     LL_TRY(ll_bench_fractions_parse(kept, opt->kept, LL_BENCH_MAX_ITEMS, &opt->n_kept, err));
@@ -482,10 +488,8 @@ static ll_status run_case(bench_run *run, const ll_bench_shape *bs, ll_kernel_va
     qsort(times, (size_t)opt->reps, sizeof *times, cmp_double);
     bench_row row = {.shape = *s, .tiling = *tiling, .mask = mask, .mode = skip ? "skip" : "dense",
                      .target_kept = target, .kept_fraction = kept};
-    if (variant == LL_KERNEL_PORTABLE)
-        snprintf(row.kernel, sizeof row.kernel, "litelab_portable_v%d", ll_cuda_portable_version());
-    else
-        snprintf(row.kernel, sizeof row.kernel, "litelab_%s", ll_kernel_variant_name(variant));
+    snprintf(row.kernel, sizeof row.kernel, "litelab_%s_v%d", ll_kernel_variant_name(variant),
+             variant == LL_KERNEL_PORTABLE ? ll_cuda_portable_version() : ll_cuda_hopper_version());
     snprintf(row.shape_name, sizeof row.shape_name, "%s", bs->name);
     row.ms_median = opt->reps % 2 ? times[opt->reps / 2] : 0.5 * (times[opt->reps / 2 - 1] + times[opt->reps / 2]);
     row.ms_min = times[0];
@@ -517,10 +521,8 @@ static ll_status bench_shape(bench_run *run, const ll_bench_shape *bs, size_t l2
         n_sets = need > MAX_SETS ? MAX_SETS : (int)need;
     }
     char kernel_name[32];
-    if (variant == LL_KERNEL_PORTABLE)
-        snprintf(kernel_name, sizeof kernel_name, "portable v%d", ll_cuda_portable_version());
-    else
-        snprintf(kernel_name, sizeof kernel_name, "%s", ll_kernel_variant_name(variant));
+    snprintf(kernel_name, sizeof kernel_name, "%s v%d", ll_kernel_variant_name(variant),
+             variant == LL_KERNEL_PORTABLE ? ll_cuda_portable_version() : ll_cuda_hopper_version());
     printf("%s: B=%d H=%d N=%d D=%d %s, kernel %s, tiles %dx%d (%d x %d), ", bs->name, s->B, s->H, s->N, s->D,
            ll_dtype_name(s->dtype), kernel_name, tiling.block_m, tiling.block_n, q_tiles, k_tiles);
     if (run->counters)

@@ -66,12 +66,28 @@ struct OnlineSoftmax {
     // or past valid_rows, counted from the warp's first row, are excluded),
     // -inf otherwise. LAZY: o and l are rescaled only when some row maximum
     // of the warp moved; otherwise every factor is exactly 1, so the result
-    // is bit-identical.
+    // is bit-identical. The steps are also callable one by one, so that a
+    // kernel whose P V runs asynchronously can rescale o once it has landed.
     template <bool MEASURE, bool LAZY>
     __device__ float update(float (&s)[MT][NT][4], float (&o)[MT][DT][4], float scale_log2, int valid_rows) {
+        float alpha[MT][2];
+        float crit;
+        bool rescale = new_maximum<MEASURE, LAZY>(s, scale_log2, valid_rows, alpha, crit);
+        if (rescale) rescale_output(o, alpha);
+        exponentiate(s, scale_log2);
+        return crit;
+    }
+
+    // Step 1: the tile's row maxima; moves m to the new running maximum and
+    // scales l. Returns whether o must be rescaled by alpha (always when
+    // !LAZY); crit as update() returns it.
+    template <bool MEASURE, bool LAZY>
+    __device__ bool new_maximum(const float (&s)[MT][NT][4], float scale_log2, int valid_rows, float (&alpha)[MT][2],
+                                float &crit) {
         const int g = (threadIdx.x & 31) >> 2;
-        float crit = -INFINITY, m_new[MT][2];
+        float m_new[MT][2];
         bool moved = false;
+        crit = -INFINITY;
 #pragma unroll
         for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
@@ -88,21 +104,36 @@ struct OnlineSoftmax {
                     crit = fmaxf(crit, (tile_max - m_old) * scale_log2);
             }
         }
-        if (!LAZY || __any_sync(0xffffffffu, moved)) {
+        if (MEASURE) crit = warp_max_over_quads(crit);
+        bool rescale = !LAZY || __any_sync(0xffffffffu, moved);
+        if (rescale) {
 #pragma unroll
             for (int mt = 0; mt < MT; mt++)
 #pragma unroll
                 for (int hh = 0; hh < 2; hh++) {
-                    float alpha = fast_exp2((m[mt][hh] - m_new[mt][hh]) * scale_log2);  // 0 on the first tile
-                    l[mt][hh] *= alpha;
-#pragma unroll
-                    for (int dt = 0; dt < DT; dt++) {
-                        o[mt][dt][2 * hh] *= alpha;
-                        o[mt][dt][2 * hh + 1] *= alpha;
-                    }
+                    alpha[mt][hh] = fast_exp2((m[mt][hh] - m_new[mt][hh]) * scale_log2);  // 0 on the first tile
+                    l[mt][hh] *= alpha[mt][hh];
                     m[mt][hh] = m_new[mt][hh];
                 }
         }
+        return rescale;
+    }
+
+    // Step 2 (when step 1 says so): o *= alpha, row by row.
+    __device__ void rescale_output(float (&o)[MT][DT][4], const float (&alpha)[MT][2]) {
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++)
+#pragma unroll
+                for (int dt = 0; dt < DT; dt++) {
+                    o[mt][dt][2 * hh] *= alpha[mt][hh];
+                    o[mt][dt][2 * hh + 1] *= alpha[mt][hh];
+                }
+    }
+
+    // Step 3: scores -> probabilities against the (new) running maximum; l += row sums.
+    __device__ void exponentiate(float (&s)[MT][NT][4], float scale_log2) {
 #pragma unroll
         for (int mt = 0; mt < MT; mt++)
 #pragma unroll
@@ -118,7 +149,6 @@ struct OnlineSoftmax {
                     }
                 l[mt][hh] += sum;
             }
-        return MEASURE ? warp_max_over_quads(crit) : crit;
     }
 };
 

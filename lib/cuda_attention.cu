@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hopper_attention.h"
 #include "portable_attention.h"
 #include "tile_maps.h"
 #include "tile_overrides.h"
@@ -78,13 +79,16 @@ ll_status ll_cuda_probe(char *gpu_name, size_t len, int *sm_major, int *sm_minor
 }
 
 // Probes once per process; the answer (and its message) is reused.
+static int g_sm_major = 0, g_sm_minor = 0;  // of the GPU found (0: none)
+
 static ll_status require_gpu(ll_error *err) {
     static int probed = 0;
     static ll_status status = LL_OK;
     static ll_error saved;
     if (!probed) {
         ll_error_clear(&saved);
-        status = ll_cuda_probe(NULL, 0, NULL, NULL, &saved);
+        status = ll_cuda_probe(NULL, 0, &g_sm_major, &g_sm_minor, &saved);
+        if (status != LL_OK) g_sm_major = g_sm_minor = 0;
         probed = 1;
     }
     if (status != LL_OK) {
@@ -97,14 +101,18 @@ static ll_status require_gpu(ll_error *err) {
 // ---------------------------------------------------------------------------
 // Kernel versions and variants
 
-static int g_version = -1;  // -1: not chosen yet (LITELAB_PORTABLE_VERSION, else default)
+static int g_version = -1;         // -1: not chosen yet (LITELAB_PORTABLE_VERSION, else default)
+static int g_hopper_version = -1;  // -1: not chosen yet (LITELAB_HOPPER_VERSION, else default)
+
+static int version_from_env(const char *name, int versions, int fallback) {
+    const char *env = getenv(name);
+    int v = env ? atoi(env) : 0;
+    return (v >= 1 && v <= versions) ? v : fallback;
+}
 
 int ll_cuda_portable_version(void) {
-    if (g_version < 0) {
-        const char *env = getenv("LITELAB_PORTABLE_VERSION");
-        int v = env ? atoi(env) : 0;
-        g_version = (v >= 1 && v <= LL_PORTABLE_VERSIONS) ? v : LL_PORTABLE_DEFAULT_VERSION;
-    }
+    if (g_version < 0)
+        g_version = version_from_env("LITELAB_PORTABLE_VERSION", LL_PORTABLE_VERSIONS, LL_PORTABLE_DEFAULT_VERSION);
     return g_version;
 }
 
@@ -121,13 +129,46 @@ const char *ll_cuda_portable_version_summary(int version) {
     return ll_portable_version_summary(version);
 }
 
-static ll_status resolve_variant(ll_kernel_variant want, ll_kernel_variant *got, ll_error *err) {
+int ll_cuda_hopper_version(void) {
+    if (g_hopper_version < 0)
+        g_hopper_version = version_from_env("LITELAB_HOPPER_VERSION", LL_HOPPER_VERSIONS, LL_HOPPER_DEFAULT_VERSION);
+    return g_hopper_version;
+}
+
+ll_status ll_cuda_select_hopper_version(int version, ll_error *err) {
+    if (version < 0 || version > LL_HOPPER_VERSIONS)
+        return ll_fail(err, LL_ERR_INVALID, "hopper kernel version %d does not exist (1..%d, 0 = default %d)", version,
+                       LL_HOPPER_VERSIONS, LL_HOPPER_DEFAULT_VERSION);
+    g_hopper_version = version == 0 ? LL_HOPPER_DEFAULT_VERSION : version;
+    return LL_OK;
+}
+
+const char *ll_cuda_hopper_version_summary(int version) {
+    if (version < 0 || version > LL_HOPPER_VERSIONS) return NULL;
+    return ll_hopper_version_summary(version);
+}
+
+// auto: the Hopper kernel on an sm_90 GPU for the head dims it is built for,
+// else the portable one (also without a GPU, where only tilings matter).
+// An explicit 'hopper' is refused for other head dims and on other GPUs.
+static ll_status resolve_variant(ll_kernel_variant want, int D, ll_kernel_variant *got, ll_error *err) {
     switch (want) {
-    case LL_KERNEL_AUTO:
+    case LL_KERNEL_AUTO: {
+        ll_error ignored;
+        int hopper_gpu = require_gpu(&ignored) == LL_OK && g_sm_major == 9;
+        *got = hopper_gpu && ll_hopper_supports(D) ? LL_KERNEL_HOPPER : LL_KERNEL_PORTABLE;
+        return LL_OK;
+    }
     case LL_KERNEL_PORTABLE: *got = LL_KERNEL_PORTABLE; return LL_OK;
     case LL_KERNEL_HOPPER:
-        return ll_fail(err, LL_ERR_INVALID, "kernel variant 'hopper' is not built in this version of litelab "
-                                            "(use 'portable' or 'auto')");
+        if (!ll_hopper_supports(D))
+            return ll_fail(err, LL_ERR_INVALID, "the hopper kernel is built for head dims 64 and 128, not D=%d "
+                                                "(use 'portable' or 'auto')", D);
+        if (g_sm_major != 0 && g_sm_major != 9)
+            return ll_fail(err, LL_ERR_INVALID, "the hopper kernel needs compute capability 9.0 (sm_90a); this GPU "
+                                                "has %d.%d (use 'portable' or 'auto')", g_sm_major, g_sm_minor);
+        *got = LL_KERNEL_HOPPER;
+        return LL_OK;
     }
     return ll_fail(err, LL_ERR_INVALID, "unknown kernel variant code %d", (int)want);
 }
@@ -136,11 +177,16 @@ ll_status ll_cuda_pick(const ll_shape *shape, ll_kernel_variant want, ll_kernel_
                        ll_error *err) {
     if (!shape || !got || !tiling) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_pick: NULL argument");
     LL_TRY(ll_shape_validate(shape, "CUDA attention", err));
-    LL_TRY(resolve_variant(want, got, err));
+    LL_TRY(resolve_variant(want, shape->D, got, err));
     int bm = 0, bn = 0;
-    if (!ll_portable_tiling(ll_cuda_portable_version(), shape->D, &bm, &bn))
+    if (*got == LL_KERNEL_HOPPER) {
+        if (!ll_hopper_tiling(ll_cuda_hopper_version(), shape->D, &bm, &bn))
+            return ll_fail(err, LL_ERR_INTERNAL, "hopper kernel version %d has no tiling for D=%d",
+                           ll_cuda_hopper_version(), shape->D);
+    } else if (!ll_portable_tiling(ll_cuda_portable_version(), shape->D, &bm, &bn)) {
         return ll_fail(err, LL_ERR_INTERNAL, "portable kernel version %d has no tiling for D=%d",
                        ll_cuda_portable_version(), shape->D);
+    }
     tiling->block_m = bm;
     tiling->block_n = bn;
     return LL_OK;
@@ -230,18 +276,20 @@ ll_status ll_cuda_sync(ll_error *err) {
 // ---------------------------------------------------------------------------
 // One forward call
 
-static ll_status validate_forward(const ll_attn_params *p, const ll_cuda_args *a, ll_error *err) {
+static ll_status validate_forward(ll_kernel_variant variant, const ll_attn_params *p, const ll_cuda_args *a,
+                                  ll_error *err) {
     if (!p || !a) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_forward: NULL %s", !p ? "parameters" : "arguments");
     LL_TRY(ll_shape_validate(&p->shape, "CUDA attention", err));
     LL_TRY(ll_tiling_validate(&p->tiling, err));
     ll_kernel_variant got;
     ll_tiling want;
-    LL_TRY(ll_cuda_pick(&p->shape, LL_KERNEL_PORTABLE, &got, &want, err));
+    LL_TRY(ll_cuda_pick(&p->shape, variant, &got, &want, err));
     if (p->tiling.block_m != want.block_m || p->tiling.block_n != want.block_n)
         return ll_fail(err, LL_ERR_INVALID,
-                       "CUDA attention: tiling %dx%d is not the portable kernel's %dx%d for D=%d (take it from "
+                       "CUDA attention: tiling %dx%d is not the %s kernel's %dx%d for D=%d (take it from "
                        "ll_cuda_pick)",
-                       p->tiling.block_m, p->tiling.block_n, want.block_m, want.block_n, p->shape.D);
+                       p->tiling.block_m, p->tiling.block_n, ll_kernel_variant_name(got), want.block_m, want.block_n,
+                       p->shape.D);
     if (isnan(p->threshold)) return ll_fail(err, LL_ERR_INVALID, "CUDA attention: threshold is NaN");
     if (!(p->softmax_scale >= 0) || isinf(p->softmax_scale))
         return ll_fail(err, LL_ERR_INVALID, "CUDA attention: softmax_scale %g must be finite and >= 0 (0: 1/sqrt(D))",
@@ -267,12 +315,13 @@ static ll_status validate_forward(const ll_attn_params *p, const ll_cuda_args *a
 }
 
 ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, const ll_cuda_args *a, ll_error *err) {
-    ll_kernel_variant got;
-    LL_TRY(resolve_variant(variant, &got, err));
-    LL_TRY(validate_forward(p, a, err));
+    LL_TRY(validate_forward(variant, p, a, err));
     LL_TRY(require_gpu(err));
+    ll_kernel_variant got;
+    LL_TRY(resolve_variant(variant, p->shape.D, &got, err));  // after the probe: knows the GPU now
     const ll_shape *s = &p->shape;
-    int version = ll_cuda_portable_version();
+    const bool hopper = got == LL_KERNEL_HOPPER;
+    int version = hopper ? ll_cuda_hopper_version() : ll_cuda_portable_version();
     ll_portable_args k;
     memset(&k, 0, sizeof k);
     k.q = a->q;
@@ -297,24 +346,35 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
                        "CUDA attention: N=%d gives %d key tile(s) of %d; a list row of %d ints cannot hold the full "
                        "list [2, start, end] (skip_list.h layout): use dense mode",
                        s->N, k.k_tiles, p->tiling.block_n, k.row_ints);
+    if ((size_t)s->B * s->H * k.q_tiles > INT32_MAX)
+        return ll_fail(err, LL_ERR_INVALID, "CUDA attention: B*H*q_tiles = %zu query tiles exceed one launch",
+                       (size_t)s->B * s->H * k.q_tiles);
     k.scale_log2 = ll_softmax_scale(p) * LOG2E;  // the reference's fp32 constant
     k.threshold = p->threshold;
     LL_TRY(dev_error_buffer(&k.error, err));
 
-    size_t smem = ll_portable_smem_bytes(version, s->D, k.k_tiles, a->read_list != NULL);
+    const bool skip = a->read_list != NULL;
+    size_t smem = hopper ? ll_hopper_smem_bytes(version, s->D, k.k_tiles, skip)
+                         : ll_portable_smem_bytes(version, s->D, k.k_tiles, skip);
     int dev = 0, smem_max = 0;
     CUDA_TRY(err, cudaGetDevice(&dev));
     CUDA_TRY(err, cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
     if (smem == SIZE_MAX)
         return ll_fail(err, LL_ERR_INVALID,
-                       "CUDA attention: N=%d (%d key tiles) is beyond what portable kernel v%d's list buffers can "
+                       "CUDA attention: N=%d (%d key tiles) is beyond what %s kernel v%d's list buffers can "
                        "index (32767 key tiles)",
-                       s->N, k.k_tiles, version);
+                       s->N, k.k_tiles, ll_kernel_variant_name(got), version);
     if (smem > (size_t)smem_max)
         return ll_fail(err, LL_ERR_INVALID,
                        "CUDA attention: N=%d (%d key tiles) needs %zu bytes of shared memory per block with the "
-                       "list buffers; this GPU offers %d",
-                       s->N, k.k_tiles, smem, smem_max);
+                       "list buffers (%s kernel); this GPU offers %d",
+                       s->N, k.k_tiles, smem, ll_kernel_variant_name(got), smem_max);
+    if (hopper) {
+        const char *what = NULL;
+        cudaError_t e = ll_hopper_launch(version, &k, 0, &what);
+        if (e != cudaSuccess) return cuda_fail(err, e, __FILE__, __LINE__, what ? what : "ll_hopper_launch");
+        return LL_OK;
+    }
     CUDA_TRY(err, ll_portable_launch(version, &k, 0));
     return LL_OK;
 }

@@ -86,6 +86,13 @@ ll_status ll_cuda_select_portable_version(int version, ll_error *err);  // 0 = d
 int ll_cuda_portable_version(void);                                       // the one in use (>= 1)
 const char *ll_cuda_portable_version_summary(int version);               // NULL if unknown
 
+// Hopper kernel versions (sm_90a: TMA, wgmma, warp specialisation), likewise:
+// LITELAB_HOPPER_VERSION=N overrides the default at first use. 'auto' picks
+// this kernel on a compute capability 9.0 GPU for D = 64 and 128.
+ll_status ll_cuda_select_hopper_version(int version, ll_error *err);  // 0 = default
+int ll_cuda_hopper_version(void);
+const char *ll_cuda_hopper_version_summary(int version);  // NULL if unknown
+
 // Tile maps (lib/tile_maps.h) of a dense call, computed on the GPU: q, k are
 // device buffers [B, N, H, D]; p->shape, p->tiling (block_m 128, block_n a
 // multiple of 64, e.g. ll_cuda_pick's) and p->softmax_scale are used; out is

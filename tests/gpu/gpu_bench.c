@@ -1,5 +1,5 @@
-// gpu_bench.c: quick timings of the portable kernel with CUDA events (median
-// of 10 after a warm-up), every version side by side: dense, skip mode over
+// gpu_bench.c: quick timings of the kernel family under test (--kernel) with
+// CUDA events (median of 10 after a warm-up), every version side by side: dense, skip mode over
 // full lists (the criterion and writer's overhead), and random read lists at
 // kept fractions 0.5 and 0.25 (threshold -inf, so the lists stay as built).
 // TFLOP/s counts the dense 4*B*H*N*N*D. Targets: >= 350 TFLOP/s dense at
@@ -41,10 +41,10 @@ static double time_forward(const ll_attn_params *p, const ll_cuda_args *a, ll_er
     }
     float ms[REPS];
     double result = -1;
-    if (ll_cuda_forward(LL_KERNEL_PORTABLE, p, a, err) != LL_OK || ll_cuda_sync(err) != LL_OK) goto done;
+    if (ll_cuda_forward(gt_variant_for(&p->shape), p, a, err) != LL_OK || ll_cuda_sync(err) != LL_OK) goto done;
     for (int i = 0; i < REPS; i++) {
         cudaEventRecord(start, 0);
-        if (ll_cuda_forward(LL_KERNEL_PORTABLE, p, a, err) != LL_OK) goto done;
+        if (ll_cuda_forward(gt_variant_for(&p->shape), p, a, err) != LL_OK) goto done;
         cudaEventRecord(stop, 0);
         if (ll_cuda_sync(err) != LL_OK) goto done;
         if (cudaEventElapsedTime(&ms[i], start, stop) != cudaSuccess) {
@@ -80,17 +80,21 @@ static void bench_shape(const ll_shape *s) {
     free(host);
     GT_CHECK(st == LL_OK, "bench setup %dx%dx%dx%d: %s", s->B, s->H, s->N, s->D, err.msg);
     double dense_flops = 4.0 * s->B * s->H * (double)s->N * s->N * s->D;
-    for (int version = 1; st == LL_OK && ll_cuda_portable_version_summary(version); version++) {
-        ll_cuda_select_portable_version(version, &err);
+    const int hopper = gt_variant_for(s) == LL_KERNEL_HOPPER;
+    for (int version = 1; st == LL_OK && (hopper ? ll_cuda_hopper_version_summary(version)
+                                                 : ll_cuda_portable_version_summary(version));
+         version++) {
+        if (hopper) ll_cuda_select_hopper_version(version, &err);
+        else ll_cuda_select_portable_version(version, &err);
         ll_kernel_variant got;
         ll_attn_params p = {.shape = *s, .threshold = -INFINITY};
-        if (ll_cuda_pick(s, LL_KERNEL_AUTO, &got, &p.tiling, &err) != LL_OK) break;
+        if (ll_cuda_pick(s, gt_variant_for(s), &got, &p.tiling, &err) != LL_OK) break;
         ll_cuda_args a = {.q = dq, .k = dk, .v = dv, .o = d_o, .lse = dlse};
         double dense_ms = time_forward(&p, &a, &err);
         GT_CHECK(dense_ms > 0, "bench v%d dense: %s", version, err.msg);
         if (dense_ms <= 0) continue;
-        printf("  v%d %dx%dx%dx%d %s tile %dx%d: dense %8.2f ms %6.1f TFLOP/s (floor at 800 TFLOP/s: %.2f ms)\n",
-               version, s->B, s->H, s->N, s->D, ll_dtype_name(s->dtype), p.tiling.block_m, p.tiling.block_n, dense_ms,
+        printf("  %s v%d %dx%dx%dx%d %s tile %dx%d: dense %8.2f ms %6.1f TFLOP/s (floor at 800 TFLOP/s: %.2f ms)\n",
+               ll_kernel_variant_name(got), version, s->B, s->H, s->N, s->D, ll_dtype_name(s->dtype), p.tiling.block_m, p.tiling.block_n, dense_ms,
                dense_flops / dense_ms * 1e-9, dense_flops / 800e12 * 1e3);
         // skip mode: full lists, then random lists at k = 0.5, 0.25
         ll_skip_list list = {0};
@@ -129,7 +133,8 @@ static void bench_shape(const ll_shape *s) {
         ll_cuda_free(d_write);
         ll_skip_list_free(&list);
     }
-    ll_cuda_select_portable_version(0, &err);
+    if (hopper) ll_cuda_select_hopper_version(0, &err);
+    else ll_cuda_select_portable_version(0, &err);
     ll_cuda_free(dq);
     ll_cuda_free(dk);
     ll_cuda_free(dv);
@@ -144,7 +149,7 @@ void gt_run_bench(int full) {
     ll_status st = ll_cuda_mma_peak(&peak, &err);
     GT_CHECK(st == LL_OK, "mma peak: %s", err.msg);
     if (st == LL_OK) printf("  mma.sync m16n8k16 bf16 ceiling (registers only): %.1f TFLOP/s\n", peak);
-    ll_shape shapes[] = {{1, 32760, 40, 128, LL_BF16}, {1, 75600, 40, 128, LL_BF16}};
-    int n = full ? 2 : 1;
+    ll_shape shapes[] = {{1, 32760, 40, 128, LL_BF16}, {1, 75600, 40, 128, LL_BF16}, {1, 32760, 24, 64, LL_BF16}};
+    int n = full ? 3 : 1;
     for (int i = 0; i < n; i++) bench_shape(&shapes[i]);
 }

@@ -1,6 +1,7 @@
-// gpu_test.c: GPU tests of the portable LiteAttention kernel against the CPU
+// gpu_test.c: GPU tests of the LiteAttention kernels against the CPU
 // reference (the oracle: same tiles, same visiting order, same criterion).
-//   ./build/gpu_test            every test, then the kernel timings
+//   ./build/gpu_test            every test on the portable kernel, then the timings
+//   ./build/gpu_test --kernel hopper [--version N]   the same tests on the Hopper kernel
 //   ./build/gpu_test --small    small shapes only (for compute-sanitizer)
 //   ./build/gpu_test --no-bench / --bench-only
 // What is checked:
@@ -29,6 +30,15 @@
 #include "tile_overrides.h"
 
 int gt_passed = 0, gt_failed = 0;
+ll_kernel_variant gt_kernel = LL_KERNEL_PORTABLE;
+
+ll_kernel_variant gt_variant_for(const ll_shape *s) {
+    ll_kernel_variant got;
+    ll_tiling t;
+    ll_error err;
+    if (gt_kernel == LL_KERNEL_HOPPER && ll_cuda_pick(s, LL_KERNEL_HOPPER, &got, &t, &err) == LL_OK) return got;
+    return LL_KERNEL_PORTABLE;
+}
 
 // Tolerances. Output rounding to bf16 alone has relative error up to 2^-9
 // (8-bit significand, round to nearest) per element, so about 2^-9 = 2.0e-3
@@ -148,7 +158,7 @@ static ll_status gpu_call(const ll_attn_params *p, dev_call *d, const ll_skip_li
             a.key_tile_flags = d->flags;
         }
     }
-    LL_TRY(ll_cuda_forward(LL_KERNEL_PORTABLE, p, &a, err));
+    LL_TRY(ll_cuda_forward(gt_variant_for(&p->shape), p, &a, err));
     LL_TRY(ll_cuda_sync(err));
     LL_TRY(ll_cuda_download(r->o, d->o, bytes, err));
     LL_TRY(ll_cuda_download(r->lse, d->lse, lse_bytes, err));
@@ -357,7 +367,7 @@ static void run_case(const case_cfg *c) {
                  ll_list_encoding_name(c->enc), c->flags ? " flags" : "");
     ll_kernel_variant got;
     ll_attn_params p = {.shape = *s, .threshold = c->threshold, .key_tile_flags = c->flags};
-    GT_OK(ll_cuda_pick(s, LL_KERNEL_AUTO, &got, &p.tiling, &err), &err);
+    GT_OK(ll_cuda_pick(s, gt_variant_for(s), &got, &p.tiling, &err), &err);
     size_t n = ll_shape_elems(s), nl = (size_t)s->B * s->H * s->N;
     int qts = ll_q_tiles(s, &p.tiling), kts = ll_k_tiles(s, &p.tiling);
     uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
@@ -373,7 +383,7 @@ static void run_case(const case_cfg *c) {
         dev_call d1;
         ll_status st = dev_call_alloc(&d1, s, &p.tiling, q, k, v, &err);
         ll_cuda_args a = {.q = d1.q, .k = d1.k, .v = d1.v, .o = d1.o, .read_list = d1.read, .write_list = d1.write};
-        if (st == LL_OK) st = ll_cuda_forward(LL_KERNEL_PORTABLE, &p, &a, &err);
+        if (st == LL_OK) st = ll_cuda_forward(gt_variant_for(s), &p, &a, &err);
         GT_CHECK(st == LL_ERR_INVALID && strstr(err.msg, "cannot hold"), "%s: single key tile must be refused in skip "
                  "mode: %s", what, err.msg);
         printf("    %-58s refused as expected (one key tile: the row layout cannot hold a full list)\n", what);
@@ -454,7 +464,7 @@ static void test_overrides(int small) {
             ll_kernel_variant got;
             ll_tiling t;
             ll_error err;
-            GT_OK(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &t, &err), &err);
+            GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &t, &err), &err);
             int kts = ll_k_tiles(&s, &t);
             // must-do: text-like tokens in the middle; must-skip: padding at the end that
             // covers the partial last tile and part of the one before it
@@ -486,7 +496,7 @@ static void test_dense_equals_skip_inf(void) {
         ll_error err;
         ll_kernel_variant got;
         ll_attn_params p = {.shape = s, .threshold = -INFINITY};
-        GT_OK(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &p.tiling, &err), &err);
+        GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
         size_t n = ll_shape_elems(&s), nl = (size_t)s.B * s.H * s.N;
         uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
         gt_make_inputs(&s, GT_CLUSTERED, 31u + (uint64_t)di, 0, q, k, v);
@@ -526,7 +536,7 @@ static void test_chains(int small) {
             ll_error err;
             ll_kernel_variant got;
             ll_attn_params p = {.shape = s, .threshold = thresholds[ti]};
-            GT_OK(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &p.tiling, &err), &err);
+            GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
             ll_list_encoding enc = e ? LL_END_INCLUSIVE_PRODUCTION : LL_END_EXCLUSIVE;
             int qts = ll_q_tiles(&s, &p.tiling), kts = ll_k_tiles(&s, &p.tiling);
             size_t n = ll_shape_elems(&s), nl = (size_t)s.B * s.H * s.N;
@@ -600,7 +610,7 @@ static void test_device_list_errors(void) {
     ll_error err;
     ll_kernel_variant got;
     ll_attn_params p = {.shape = s, .threshold = -6.0f};
-    GT_OK(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &p.tiling, &err), &err);
+    GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
     int qts = ll_q_tiles(&s, &p.tiling), kts = ll_k_tiles(&s, &p.tiling);
     size_t n = ll_shape_elems(&s);
     uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
@@ -623,7 +633,7 @@ static void test_device_list_errors(void) {
         ll_cuda_args a = {.q = d.q, .k = d.k, .v = d.v, .o = d.o, .lse = d.lse, .read_list = d.read,
                           .write_list = d.write, .encoding = LL_END_EXCLUSIVE};
         GT_OK(ll_cuda_upload(d.read, read.data, lb, &err), &err);
-        GT_OK(ll_cuda_forward(LL_KERNEL_PORTABLE, &p, &a, &err), &err);
+        GT_OK(ll_cuda_forward(gt_variant_for(&s), &p, &a, &err), &err);
         ll_error_clear(&err);
         ll_status st = ll_cuda_sync(&err);
         GT_CHECK(st == LL_ERR_INVALID && strstr(err.msg, "read list") && strstr(err.msg, "qtile"),
@@ -679,13 +689,26 @@ static void test_api_errors(void) {
     ll_shape s = {1, 256, 2, 64, LL_BF16};
     ll_kernel_variant got;
     ll_tiling t;
-    GT_CHECK(ll_cuda_pick(&s, LL_KERNEL_HOPPER, &got, &t, &err) == LL_ERR_INVALID && strstr(err.msg, "not built"),
-             "hopper variant must be 'not built': %s", err.msg);
+    // auto takes the Hopper kernel on compute capability 9.0 for D = 64 and 128
+    int major = 0, minor = 0;
+    GT_OK(ll_cuda_probe(NULL, 0, &major, &minor, &err), &err);
+    GT_OK(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &t, &err), &err);
+    GT_CHECK(got == (major == 9 ? LL_KERNEL_HOPPER : LL_KERNEL_PORTABLE), "auto picks %s on sm_%d%d",
+             ll_kernel_variant_name(got), major, minor);
+    ll_shape d96 = s;
+    d96.D = 96;
+    GT_OK(ll_cuda_pick(&d96, LL_KERNEL_AUTO, &got, &t, &err), &err);
+    GT_CHECK(got == LL_KERNEL_PORTABLE, "auto picks portable for D=96");
+    GT_CHECK(ll_cuda_pick(&d96, LL_KERNEL_HOPPER, &got, &t, &err) == LL_ERR_INVALID, "hopper at D=96 must be refused");
+    ll_status hs = ll_cuda_pick(&s, LL_KERNEL_HOPPER, &got, &t, &err);
+    GT_CHECK(major == 9 ? hs == LL_OK : hs == LL_ERR_INVALID, "hopper on sm_%d%d: %s", major, minor,
+             ll_status_name(hs));
     ll_shape bad = s;
     bad.D = 80;
     GT_CHECK(ll_cuda_pick(&bad, LL_KERNEL_AUTO, &got, &t, &err) == LL_ERR_INVALID, "D=80 must be refused");
-    GT_OK(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &t, &err), &err);
-    GT_CHECK(got == LL_KERNEL_PORTABLE, "auto picks portable");
+    const ll_kernel_variant variant = gt_variant_for(&s);
+    const ll_kernel_variant other = variant == LL_KERNEL_HOPPER ? LL_KERNEL_PORTABLE : LL_KERNEL_HOPPER;
+    GT_OK(ll_cuda_pick(&s, variant, &got, &t, &err), &err);
     size_t n = ll_shape_elems(&s);
     uint16_t *dq = NULL, *do_ = NULL;
     int32_t *dl = NULL;
@@ -710,11 +733,12 @@ static void test_api_errors(void) {
     cases[nc].name = "negative scale"; cases[nc].p = p; cases[nc].a = a; cases[nc].p.softmax_scale = -1.0f; nc++;
     for (int i = 0; i < nc; i++) {
         ll_error_clear(&err);
-        ll_status st = ll_cuda_forward(LL_KERNEL_PORTABLE, &cases[i].p, &cases[i].a, &err);
+        ll_status st = ll_cuda_forward(variant, &cases[i].p, &cases[i].a, &err);
         GT_CHECK(st == LL_ERR_INVALID && err.msg[0], "%s: expected LL_ERR_INVALID, got %s", cases[i].name,
                  ll_status_name(st));
     }
-    GT_CHECK(ll_cuda_forward(LL_KERNEL_HOPPER, &p, &a, &err) == LL_ERR_INVALID, "hopper forward must be refused");
+    GT_CHECK(ll_cuda_forward(other, &p, &a, &err) == LL_ERR_INVALID, "%s forward with the %s tiling must be refused",
+             ll_kernel_variant_name(other), ll_kernel_variant_name(variant));
     GT_CHECK(ll_cuda_select_portable_version(99, &err) == LL_ERR_INVALID, "version 99 must be refused");
     ll_cuda_free(dq);
     ll_cuda_free(do_);
@@ -727,14 +751,14 @@ static void test_context(void) {
     ll_shape s = {1, 700, 2, 128, LL_BF16};
     ll_error err;
     ll_cuda_ctx *ctx = NULL;
-    GT_CHECK(ll_cuda_ctx_create(&ctx, &s, 2, LL_KERNEL_AUTO, LL_END_EXCLUSIVE, 0.5f, 1, &err) == LL_ERR_INVALID,
+    GT_CHECK(ll_cuda_ctx_create(&ctx, &s, 2, gt_variant_for(&s), LL_END_EXCLUSIVE, 0.5f, 1, &err) == LL_ERR_INVALID,
              "positive threshold must be refused");
     ll_shape one_tile = {1, 60, 2, 128, LL_BF16};
     if (ll_skip_list_row_len(1) < 3)
-        GT_CHECK(ll_cuda_ctx_create(&ctx, &one_tile, 1, LL_KERNEL_AUTO, LL_END_EXCLUSIVE, -6.0f, 1, &err) ==
+        GT_CHECK(ll_cuda_ctx_create(&ctx, &one_tile, 1, gt_variant_for(&one_tile), LL_END_EXCLUSIVE, -6.0f, 1, &err) ==
                      LL_ERR_INVALID && !ctx,
                  "a single key tile must be refused (the row layout cannot hold a full list)");
-    GT_OK(ll_cuda_ctx_create(&ctx, &s, 2, LL_KERNEL_AUTO, LL_END_EXCLUSIVE, -6.0f, 1, &err), &err);
+    GT_OK(ll_cuda_ctx_create(&ctx, &s, 2, gt_variant_for(&s), LL_END_EXCLUSIVE, -6.0f, 1, &err), &err);
     if (!ctx) return;
     ll_tiling t = ll_cuda_ctx_tiling(ctx);
     ll_attn_params p = {.shape = s, .tiling = t, .threshold = -6.0f};
@@ -819,7 +843,7 @@ static void test_tile_maps(int small) {
         ll_error err;
         ll_kernel_variant got;
         ll_attn_params p = {.shape = s};
-        GT_OK(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &p.tiling, &err), &err);
+        GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
         int qts = ll_q_tiles(&s, &p.tiling), kts = ll_k_tiles(&s, &p.tiling);
         size_t n = ll_shape_elems(&s);
         uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
@@ -867,7 +891,7 @@ static void test_large(void) {
     ll_error err;
     ll_kernel_variant got;
     ll_attn_params p = {.shape = s, .threshold = -10.0f};
-    GT_OK(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &p.tiling, &err), &err);
+    GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
     int qts = ll_q_tiles(&s, &p.tiling), kts = ll_k_tiles(&s, &p.tiling);
     size_t n = ll_shape_elems(&s), nl = (size_t)s.B * s.H * s.N;
     uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
@@ -974,6 +998,7 @@ int main(int argc, char **argv) {
                                          {"no-bench", no_argument, NULL, 'n'},
                                          {"bench-only", no_argument, NULL, 'b'},
                                          {"version", required_argument, NULL, 'v'},
+                                         {"kernel", required_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int ch;
@@ -983,8 +1008,16 @@ int main(int argc, char **argv) {
         case 'n': bench = 0; break;
         case 'b': tests = 0; break;
         case 'v': version = atoi(optarg); break;
+        case 'k':
+            if (strcmp(optarg, "portable") == 0) gt_kernel = LL_KERNEL_PORTABLE;
+            else if (strcmp(optarg, "hopper") == 0) gt_kernel = LL_KERNEL_HOPPER;
+            else {
+                printf("gpu_test: --kernel takes portable or hopper, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
         default:
-            printf("usage: gpu_test [--small] [--no-bench] [--bench-only] [--version N]\n");
+            printf("usage: gpu_test [--small] [--no-bench] [--bench-only] [--kernel portable|hopper] [--version N]\n");
             return ch == 'h' ? 0 : 2;
         }
     }
@@ -996,12 +1029,17 @@ int main(int argc, char **argv) {
         printf("%s\n0 passed, 1 failed\n", err.msg);
         return ll_exit_code(st);
     }
-    if (ll_cuda_select_portable_version(version, &err) != LL_OK) {
+    st = gt_kernel == LL_KERNEL_HOPPER ? ll_cuda_select_hopper_version(version, &err)
+                                       : ll_cuda_select_portable_version(version, &err);
+    if (st != LL_OK) {
         printf("%s\n0 passed, 1 failed\n", err.msg);
         return 2;
     }
     printf("GPU: %s (sm_%d%d); portable kernel %s\n", name, major, minor,
            ll_cuda_portable_version_summary(ll_cuda_portable_version()));
+    if (gt_kernel == LL_KERNEL_HOPPER)
+        printf("under test: hopper kernel %s (D=96 cases on the portable kernel)\n",
+               ll_cuda_hopper_version_summary(ll_cuda_hopper_version()));
     double t0 = ll_now_seconds();
     if (tests) {
         test_api_errors();

@@ -11,6 +11,11 @@
 
 extern int gt_passed, gt_failed;
 
+// The kernel family under test (--kernel): portable, or hopper, which the
+// cases whose head dim it does not take (D = 96) run on the portable kernel.
+extern ll_kernel_variant gt_kernel;
+ll_kernel_variant gt_variant_for(const ll_shape *s);
+
 // Counts one check; prints the message (printf style) only on failure.
 #define GT_CHECK(cond, ...)                                          \
     do {                                                             \
