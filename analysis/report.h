@@ -81,7 +81,7 @@ ll_status ll_report_summarize(const ll_report_input *in, ll_policy_summary **pol
 // Does call c belong to summary p's calls?
 int ll_summary_uses_call(const ll_policy_summary *p, const ll_trace_call *c);
 
-// Tables: policies.{csv,md}, steps.{csv,md} in dir.
+// Tables: policies.{csv,md}, steps.{csv,md} and calls.csv (every trace row) in dir.
 #define LL_POLICY_TABLE_COLUMNS 16
 #define LL_STEP_TABLE_COLUMNS 9
 ll_status ll_report_write_tables(const ll_report_input *in, const ll_policy_summary *p, int n_p,

@@ -1,5 +1,7 @@
 // report_tables.c: the policy and per-step tables as CSV (for scripts: plain
-// numbers, "nan" where a value does not exist) and Markdown (for people).
+// numbers, "nan" where a value does not exist) and Markdown (for people), and
+// calls.csv: every trace row as it is stored (CUPTI times, tile and FLOP
+// counts, tensor-work ratio, errors), so scripts need no HDF5 library.
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -114,6 +116,39 @@ ll_status ll_report_write_tables(const ll_report_input *in, const ll_policy_summ
         csv_num(f, s[i].max_rel_l2);
         csv_num(f, s[i].min_cosine);
         fputc('\n', f);
+    }
+    LL_TRY(close_out(f, path, err));
+
+    // calls.csv: every row of every trace (whole-layer and per-head), for scripts
+    LL_TRY(open_out(dir, "calls.csv", &f, path, sizeof path, err));
+    fputs("trace,policy,step,layer,head,threshold,gpu_ms,host_ms,n_kernels,tiles_total,tiles_kept,flops_dense,"
+          "flops_executed,tensor_work_ratio,rel_l2,max_abs,cosine,worst_row_rel_l2,skipped_mass\n",
+          f);
+    for (int ti = 0; ti < in->n_traces; ti++) {
+        const ll_report_trace *t = &in->traces[ti];
+        for (size_t i = 0; i < t->n_calls; i++) {
+            const ll_trace_call *c = &t->calls[i];
+            const char *label = c->policy >= 0 && c->policy < t->n_policies ? t->policies[c->policy].name : "?";
+            for (int j = 0; j < n_p; j++)
+                if (p[j].trace == ti && p[j].policy == c->policy) label = p[j].label;
+            csv_str(f, base_name(t->path));
+            fputc(',', f);
+            csv_str(f, label);
+            fprintf(f, ",%d,%d,%d", c->step, c->layer, c->head);
+            csv_num(f, c->threshold);
+            csv_num(f, c->gpu_ms);
+            csv_num(f, c->host_ms);
+            fprintf(f, ",%d,%llu,%llu,%llu,%llu", c->n_kernels, (unsigned long long)c->tiles_total,
+                    (unsigned long long)c->tiles_kept, (unsigned long long)c->flops_dense,
+                    (unsigned long long)c->flops_executed);
+            csv_num(f, c->tensor_work_ratio);
+            csv_num(f, c->rel_l2);
+            csv_num(f, c->max_abs);
+            csv_num(f, c->cosine);
+            csv_num(f, c->worst_row_rel_l2);
+            csv_num(f, c->skipped_mass);
+            fputc('\n', f);
+        }
     }
     LL_TRY(close_out(f, path, err));
 
