@@ -1,7 +1,9 @@
 // test_analysis.c: the report (analysis/report.h, stats.h, gnuplot.h):
 // least squares against known lines, the Pareto front on hand-checkable
 // points, the tables' CSV shape, and a report on small traces writing every
-// expected file (PNG, SVG, Markdown, CSV, data files) with content.
+// expected file (PNG, SVG, Markdown, CSV, data files) with content; and the
+// CI check: a tiny trace written by `litelab run` on the CPU backend, then
+// `litelab report` on it, every output existing and parsing.
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>
@@ -505,6 +507,83 @@ static void test_report_trace(void) {
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+// ---------------------------------------------------------------------------
+// CI: `litelab run` on the CPU backend writes a tiny trace, `litelab report` turns it into tables
+// and figures; every output exists and parses (CSV column and row counts, report.md, images).
+
+#define CALLS_CSV_COLUMNS 19
+
+static void test_report_cpu_run(void) {
+    CU_ASSERT_FATAL(have_gnuplot());
+    char dir[] = "/tmp/litelab_cirun_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char cfg[256], trace[256], out[256], cmd[1200], path[512];
+    snprintf(cfg, sizeof cfg, "%s/ci.json", dir);
+    snprintf(trace, sizeof trace, "%s/ci.h5", dir);
+    snprintf(out, sizeof out, "%s/report", dir);
+    FILE *f = fopen(cfg, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    // tiny: 4 steps x 2 layers, 2 heads, 192 tokens; 16x16 tiles so that lists have 12 x 12 tiles.
+    fputs("{\"name\": \"ci\", \"trajectory\": {\"synthetic\": \"tiny\", \"seed\": 1}, \"backend\": \"cpu\",\n"
+          " \"tiling\": {\"block_m\": 16, \"block_n\": 16}, \"record\": {\"per_head\": true,\n"
+          "   \"masks\": {\"steps\": \"all\", \"layers\": [0]}, \"tile_maps\": {\"steps\": [0, 3], \"layers\": [0]}},\n"
+          " \"policies\": [{\"name\": \"dense\", \"kind\": \"dense\"},\n"
+          "   {\"name\": \"lite_t-6\", \"kind\": \"lite\", \"threshold\": -6},\n"
+          "   {\"name\": \"lite_t-2\", \"kind\": \"lite\", \"threshold\": -2},\n"
+          "   {\"name\": \"oracle_t-6\", \"kind\": \"oracle\", \"threshold\": -6}]}\n",
+          f);
+    CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, LITELAB " run %s -o %s -q", cfg, trace);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, LITELAB " report %s -o %s -q", trace, out);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    // 4 policies x 4 steps x 2 layers whole-layer rows, and 2 per-head rows each.
+    int rows, n_calls = 4 * 4 * 2;
+    snprintf(path, sizeof path, "%s/policies.csv", out);
+    CU_ASSERT_EQUAL(count_csv(path, LL_POLICY_TABLE_COLUMNS, &rows), 1);
+    CU_ASSERT_EQUAL(rows, 1 + 4);
+    snprintf(path, sizeof path, "%s/steps.csv", out);
+    CU_ASSERT_EQUAL(count_csv(path, LL_STEP_TABLE_COLUMNS, &rows), 1);
+    CU_ASSERT_EQUAL(rows, 1 + 4 * 4);
+    snprintf(path, sizeof path, "%s/calls.csv", out);
+    CU_ASSERT_EQUAL(count_csv(path, CALLS_CSV_COLUMNS, &rows), 1);
+    CU_ASSERT_EQUAL(rows, 1 + n_calls * 3);
+    // The calls agree with the trace: every lite row keeps at most all tiles, dense keeps all.
+    f = fopen(path, "r");
+    char line[4096];
+    int dense_rows = 0, checked = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char trace_name[64], policy[64];
+        int step, layer, head;
+        unsigned long long total, kept;
+        if (sscanf(line, "%63[^,],%63[^,],%d,%d,%d,%*[^,],%*[^,],%*[^,],%*[^,],%llu,%llu", trace_name, policy, &step,
+                   &layer, &head, &total, &kept) != 7)
+            continue;  // the header
+        checked++;
+        CU_ASSERT(kept <= total);
+        CU_ASSERT(step >= 0 && step < 4 && layer >= 0 && layer < 2 && head >= -1 && head < 2);
+        if (!strcmp(policy, "dense")) {
+            CU_ASSERT_EQUAL(kept, total);
+            dense_rows++;
+        }
+    }
+    if (f) fclose(f);
+    CU_ASSERT_EQUAL(checked, n_calls * 3);
+    CU_ASSERT_EQUAL(dense_rows, 4 * 2 * 3);
+    CU_ASSERT(file_size(out, "report.md") > 500);
+    CU_ASSERT(file_size(out, "policies.md") > 0);
+    CU_ASSERT(file_size(out, "steps.md") > 0);
+    CU_ASSERT(file_size(out, "replot.sh") > 100);
+    const char *figs[] = {"runtime_vs_skipped", "skipped_per_step", "threshold_sweep", "error_vs_speedup",
+                          "mask_heatmap", "sparsity_lite_t-6", "sparsity_lite_t-2", "sparsity_oracle_t-6"};
+    for (int i = 0; i < 8; i++) check_figure(out, figs[i]);
+    // The trace itself validates.
+    snprintf(cmd, sizeof cmd, LITELAB " validate %s >/dev/null", trace);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 int register_analysis_suite(void) {
     CU_pSuite s = CU_add_suite("analysis", NULL, NULL);
     if (!s) return CU_get_error();
@@ -517,7 +596,8 @@ int register_analysis_suite(void) {
         !CU_add_test(s, "tables: CSV columns, Markdown cells", test_tables_parse) ||
         !CU_add_test(s, "report from memory: every file written", test_report_memory) ||
         !CU_add_test(s, "report: bad options and files", test_report_bad_options) ||
-        !CU_add_test(s, "report from a trace: heatmaps, CLI", test_report_trace))
+        !CU_add_test(s, "report from a trace: heatmaps, CLI", test_report_trace) ||
+        !CU_add_test(s, "CI: litelab run on the CPU, then report: outputs exist and parse", test_report_cpu_run))
         return CU_get_error();
     return CUE_SUCCESS;
 }

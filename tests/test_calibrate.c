@@ -668,6 +668,97 @@ static void test_cli(void) {
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+// CI: calibration on a tiny trace written by `litelab run` on the CPU backend (tile maps of every
+// call recorded): the schedule, its experiment, the prediction and curve, the verifying replay
+// (--verify) and its comparison all exist and parse; --predict on the same trace too.
+static void test_cli_run_trace(void) {
+    char dir[] = "/tmp/litelab_calib_run_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char cfg[256], trace[256], out[256], cmd[1200], path[512];
+    snprintf(cfg, sizeof cfg, "%s/maps.json", dir);
+    snprintf(trace, sizeof trace, "%s/maps.h5", dir);
+    snprintf(out, sizeof out, "%s/calib", dir);
+    FILE *f = fopen(cfg, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("{\"name\": \"ci_maps\", \"trajectory\": {\"synthetic\": \"tiny\", \"seed\": 2}, \"backend\": \"cpu\",\n"
+          " \"tiling\": {\"block_m\": 16, \"block_n\": 16},\n"
+          " \"record\": {\"tile_maps\": {\"steps\": \"all\", \"layers\": \"all\"}},\n"
+          " \"policies\": [{\"name\": \"dense\", \"kind\": \"dense\"},\n"
+          "   {\"name\": \"lite_t-6\", \"kind\": \"lite\", \"threshold\": -6}]}\n",
+          f);
+    CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, LITELAB " run %s -o %s -q", cfg, trace);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, LITELAB " calibrate --trace %s --budget 0.05 -o %s --verify -q >/dev/null", trace, out);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    // schedule.json: a lite_schedule with one threshold per step (tiny: 4 steps), within budget.
+    snprintf(path, sizeof path, "%s/schedule.json", out);
+    char *text = slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    cJSON *doc = cJSON_Parse(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    const cJSON *pol = cJSON_GetObjectItemCaseSensitive(doc, "policy");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pol, "kind")), "lite_schedule");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(pol, "thresholds")), 4);
+    double bound = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(doc, "predicted_max_step_error_bound"));
+    CU_ASSERT(bound >= 0 && bound <= 0.05);
+    double pred_skip = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(doc, "predicted_skipped_ratio"));
+    CU_ASSERT(pred_skip >= 0 && pred_skip <= 1);
+    cJSON_Delete(doc);
+    free(text);
+    // experiment.json: the trace's experiment (CPU, 16x16 tiles) with dense and the schedule.
+    snprintf(path, sizeof path, "%s/experiment.json", out);
+    ll_experiment_config ec;
+    ll_error err;
+    ll_status st = ll_config_load(path, &ec, &err);
+    if (st != LL_OK) fprintf(stderr, "\nexperiment: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(st, LL_OK);
+    CU_ASSERT_EQUAL(ec.n_policies, 2);
+    CU_ASSERT_STRING_EQUAL(ec.backend, "cpu");
+    CU_ASSERT_EQUAL(ec.tiling.block_m, 16);
+    CU_ASSERT_EQUAL(ec.tiling.block_n, 16);
+    ll_config_free(&ec);
+    // prediction, curve, verification: header + one row per step (curve: per grid threshold).
+    snprintf(path, sizeof path, "%s/prediction.csv", out);
+    CU_ASSERT_EQUAL(lines_with_fields(path, 5), 5);
+    snprintf(path, sizeof path, "%s/curve.csv", out);
+    CU_ASSERT(lines_with_fields(path, 4) > 10);
+    snprintf(path, sizeof path, "%s/verification.csv", out);
+    CU_ASSERT_EQUAL(lines_with_fields(path, 8), 5);
+    // The replay skipped no more than predicted (the screening is an upper bound), step by step.
+    f = fopen(path, "r");
+    char line[1024];
+    int steps = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        int step;
+        double pred, verified;
+        char tbuf[32];
+        if (sscanf(line, "%d,%31[^,],%lf,%lf", &step, tbuf, &pred, &verified) != 4) continue;
+        CU_ASSERT(verified >= 0 && verified <= pred + 1e-6);
+        steps++;
+    }
+    if (f) fclose(f);
+    CU_ASSERT_EQUAL(steps, 4);
+    snprintf(path, sizeof path, "%s/verification.md", out);
+    text = slurp(path);
+    CU_ASSERT_PTR_NOT_NULL(text);
+    if (text) CU_ASSERT_PTR_NOT_NULL(strstr(text, "| step | threshold |"));
+    free(text);
+    snprintf(cmd, sizeof cmd, LITELAB " validate %s/verified.h5 >/dev/null", out);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    // --predict on the same trace: a constant threshold's per-step prediction.
+    snprintf(cmd, sizeof cmd, LITELAB " calibrate --trace %s --predict -6 -o %s/predict -q >/dev/null", trace, dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    ll_calib_prediction p;
+    snprintf(path, sizeof path, "%s/predict", dir);
+    CU_ASSERT_EQUAL_FATAL(ll_calib_read_prediction(path, &p, &err), LL_OK);
+    CU_ASSERT_EQUAL(p.steps, 4);
+    CU_ASSERT_EQUAL(p.thresholds[2], -6.0f);
+    ll_calib_prediction_free(&p);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 int register_calibrate_suite(void) {
     CU_pSuite s = CU_add_suite("calibrate", NULL, NULL);
     if (!s) return CU_get_error();
@@ -684,7 +775,8 @@ int register_calibrate_suite(void) {
         !CU_add_test(s, "search: prediction = direct simulation", test_prediction_matches_simulation) ||
         !CU_add_test(s, "search: per-step budgets and options", test_per_step_budgets) ||
         !CU_add_test(s, "bad maps and schedules rejected", test_bad_maps) ||
-        !CU_add_test(s, "litelab calibrate: outputs and usage errors", test_cli))
+        !CU_add_test(s, "litelab calibrate: outputs and usage errors", test_cli) ||
+        !CU_add_test(s, "CI: calibrate a trace written by litelab run on the CPU, --verify", test_cli_run_trace))
         return CU_get_error();
     return CUE_SUCCESS;
 }
