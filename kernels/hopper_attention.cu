@@ -23,9 +23,14 @@
 //       consumer warpgroup to the other, so one's softmax runs under the
 //       other's matrix work; in skip mode the query tiles are launched
 //       longest kept work first (a radix sort of the rows' work).
-//   v3 (default): v2 + intra-warpgroup overlap: the softmax of tile j runs
-//       while P_{j-1} V_{j-1} is still on the tensor cores; O is rescaled
-//       once that product has landed.
+//   v3: v2 + intra-warpgroup overlap: the softmax of tile j runs while
+//       P_{j-1} V_{j-1} is still on the tensor cores; O is rescaled once that
+//       product has landed.
+//   v4 (default): v3 + the list work off the consumers' critical path: the
+//       producer walks the read ranges itself, each warp votes keep with one
+//       vote instruction, and one warp writes the row in a single flat pass
+//       (32 visits a round however short the ranges), so fragmented lists
+//       cost no more than full ones.
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <math.h>
@@ -41,10 +46,14 @@
 
 namespace ll {
 
-template <int D_, int STAGES_, bool PINGPONG_, bool OVERLAP_>
+// LEAN (v4): the list work leaves the consumers' critical path: the producer
+// walks the read ranges itself (no visiting order built up front), the
+// consumers vote keep per tile with one warp vote, and the writer scans the
+// visits flat, 32 per round whatever the ranges, in one pass.
+template <int D_, int STAGES_, bool PINGPONG_, bool OVERLAP_, bool LEAN_ = false>
 struct HopperConfig {
     static constexpr int D = D_, BM = 128, BN = 128, STAGES = STAGES_;
-    static constexpr bool PINGPONG = PINGPONG_, OVERLAP = OVERLAP_;
+    static constexpr bool PINGPONG = PINGPONG_, OVERLAP = OVERLAP_, LEAN = LEAN_;
     static constexpr int THREADS = 384;      // producer warpgroup + 2 consumer warpgroups
     static constexpr int CHUNKS = D / 64;    // 64-column (128-byte) swizzled chunks of a row
     static constexpr int NT = BN / 8;        // 8-column blocks of a score tile
@@ -55,8 +64,9 @@ struct HopperConfig {
     static constexpr uint32_t Q_BYTES = CHUNKS * Q_CHUNK, KV_BYTES = CHUNKS * KV_CHUNK;
     static constexpr uint32_t K_OFF = Q_BYTES, V_OFF = Q_BYTES + STAGES * KV_BYTES;
     static constexpr uint32_t BAR_OFF = Q_BYTES + 2 * STAGES * KV_BYTES;
-    static constexpr int N_BARS = 1 + 4 * STAGES;  // Q full; K full, K empty, V full, V empty per stage
-    static constexpr uint32_t LIST_OFF = BAR_OFF + 8 * N_BARS + 16;  // + flag and count words
+    // Q full; K full, K empty, V full, V empty per stage; the producer's walk done
+    static constexpr int N_BARS = 2 + 4 * STAGES;
+    static constexpr uint32_t LIST_OFF = BAR_OFF + 8 * N_BARS + 16;  // + flag, count and visits words
     static constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;    // 128 * 40 + 256 * 232 <= 64 K
     static_assert(D % 64 == 0 && D <= 128, "head dim");
 };
@@ -64,11 +74,19 @@ struct HopperConfig {
 // Named barriers: 0 is __syncthreads; 1 the consumers' end; 2, 3 the turns.
 enum { BAR_CONSUMERS = 1, BAR_TURN = 2, CONSUMER_THREADS = 256 };
 
-// The list area behind the barriers (skip mode): raw row, flags, visiting
-// order (bit 15 = must-do) and one keep byte per computed tile.
-__host__ __device__ inline size_t hopper_list_bytes(int k_tiles) {
-    size_t visits = (size_t)k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
-    return sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)((k_tiles + 1) & ~1) + 3 * visits;
+// The list area behind the barriers (skip mode). v1-v3: raw row, flags,
+// visiting order (bit 15 = must-do), one keep byte per computed tile. LEAN:
+// raw row, the writer's staging row, flags, per visit its tile (bit 15 =
+// last of its range) and keep byte, per computed tile its visit (bit 15 =
+// the partial last key tile).
+__host__ __device__ inline int hopper_max_visits(int k_tiles) {
+    return k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
+}
+__host__ __device__ inline size_t hopper_list_bytes(int k_tiles, bool lean) {
+    size_t visits = (size_t)hopper_max_visits(k_tiles);
+    size_t row = sizeof(int32_t) * (size_t)(k_tiles + 2), flags = (size_t)((k_tiles + 1) & ~1);
+    if (lean) return row + sizeof(int32_t) * (size_t)(k_tiles + 1) + flags + 5 * visits;
+    return row + flags + 3 * visits;
 }
 
 template <int NT>
@@ -92,13 +110,16 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
     unsigned char *smem = smem_raw + ((1024u - (smem_u32(smem_raw) & 1023u)) & 1023u);
     uint64_t *bars = reinterpret_cast<uint64_t *>(smem + Cfg::BAR_OFF);
     uint64_t *q_full = bars, *k_full = bars + 1, *k_empty = k_full + STAGES, *v_full = k_empty + STAGES,
-             *v_empty = v_full + STAGES;
-    int *s_flag = reinterpret_cast<int *>(bars + Cfg::N_BARS), *s_count = s_flag + 1;
+             *v_empty = v_full + STAGES, *walk_done = v_empty + STAGES;
+    int *s_flag = reinterpret_cast<int *>(bars + Cfg::N_BARS), *s_count = s_flag + 1, *s_visits = s_flag + 2;
+    const int visits_max = hopper_max_visits(a.k_tiles);
     int32_t *s_ranges = reinterpret_cast<int32_t *>(smem + Cfg::LIST_OFF);
-    uint8_t *s_flags = reinterpret_cast<uint8_t *>(s_ranges + a.k_tiles + 2);
-    uint16_t *s_seq = reinterpret_cast<uint16_t *>(s_flags + ((a.k_tiles + 1) & ~1));
-    const int visits_max = a.k_tiles + a.k_tiles / 2 + 1;
-    uint8_t *s_keep = reinterpret_cast<uint8_t *>(s_seq + visits_max);
+    int32_t *s_stage = s_ranges + a.k_tiles + 2;  // LEAN: the writer's row, k_tiles + 1 entries
+    uint8_t *s_flags = reinterpret_cast<uint8_t *>(Cfg::LEAN ? s_stage + a.k_tiles + 1 : s_stage);
+    uint16_t *s_seq = reinterpret_cast<uint16_t *>(s_flags + ((a.k_tiles + 1) & ~1));  // v1-v3; LEAN: tile per visit
+    uint16_t *s_vinfo = s_seq, *s_vidx = s_seq + visits_max;  // LEAN: tile (+ last bit) per visit, visit per tile
+    uint8_t *s_keep = reinterpret_cast<uint8_t *>(s_seq + (Cfg::LEAN ? 2 : 1) * visits_max);
+    const bool partial_last = a.N % BN != 0;  // the last key tile has padding columns
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
     const int row_id = order ? order[blockIdx.x] : (int)blockIdx.x;  // = the list row
@@ -106,6 +127,9 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
 
     if (tid == 0) {
         mbar_init(q_full, 1);
+        mbar_init(walk_done, 1);
+        *s_count = 0;
+        *s_visits = 0;
         for (int s = 0; s < STAGES; s++) {
             mbar_init(&k_full[s], 1);
             mbar_init(&v_full[s], 1);
@@ -122,7 +146,19 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
         for (int i = tid; i < visits_max; i += Cfg::THREADS) s_keep[i] = 0;
         nranges = load_read_row<Cfg::THREADS>(a.read_list + (size_t)row_id * a.row_ints, a.k_tiles, a.row_ints - 1,
                                               a.exclusive, s_ranges, s_flag, a.error, b, h, qt);  // ends with a barrier
-        if (warp == 0) {
+        if constexpr (Cfg::LEAN) {
+            // Only the counts, in parallel: visits, and computed tiles (visits less must-skip ones).
+            int visits = 0, computed = 0;
+            for (int i = tid; i < nranges; i += Cfg::THREADS) {
+                int start = s_ranges[2 * i], last = s_ranges[2 * i + 1] + a.exclusive, c = start - last + 1;
+                visits += c;
+                if (a.flags)
+                    for (int kt = last; kt <= start; kt++) c -= s_flags[kt] == TILE_MUST_SKIP;
+                computed += c;
+            }
+            if (visits) atomicAdd(s_visits, visits);
+            if (computed) atomicAdd(s_count, computed);
+        } else if (warp == 0) {
             int n = build_visit_seq(s_ranges, nranges, a.exclusive, a.flags ? s_flags : nullptr, s_seq);
             if (lane == 0) *s_count = n;
         }
@@ -141,8 +177,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
 #pragma unroll
             for (int c = 0; c < Cfg::CHUNKS; c++)
                 tma_load_4d(smem + c * Cfg::Q_CHUNK, &tm_q, c * 64, h, qt * BM, b, q_full);
-            for (int j = 0; j < n_visits; j++) {
-                const int kt = SKIP ? (s_seq[j] & 0x7fff) : a.k_tiles - 1 - j;
+            auto load_tile = [&](int j, int kt) {
                 const int st = j % STAGES;
                 const uint32_t parity = ((j / STAGES) & 1) ^ 1;  // fresh barriers pass parity 1
                 unsigned char *k_dst = smem + Cfg::K_OFF + st * Cfg::KV_BYTES;
@@ -157,6 +192,23 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
 #pragma unroll
                 for (int c = 0; c < Cfg::CHUNKS; c++)
                     tma_load_4d(v_dst + c * Cfg::KV_CHUNK, &tm_v, c * 64, h, kt * BN, b, &v_full[st]);
+            };
+            if (SKIP && Cfg::LEAN) {
+                // Walk the ranges: record each visit for the writer and each computed
+                // tile's visit for the consumers (published by the K barrier's arrival).
+                int j = 0, v = 0;
+                for (int r = 0; r < nranges; r++) {
+                    const int start = s_ranges[2 * r], last = s_ranges[2 * r + 1] + a.exclusive;
+                    for (int kt = start; kt >= last; kt--, v++) {
+                        s_vinfo[v] = (uint16_t)(kt | (kt == last ? 0x8000 : 0));
+                        if (a.flags && s_flags[kt] == TILE_MUST_SKIP) continue;
+                        s_vidx[j] = (uint16_t)(v | (partial_last && kt == a.k_tiles - 1 ? 0x8000 : 0));
+                        load_tile(j++, kt);
+                    }
+                }
+                mbar_arrive(walk_done);
+            } else {
+                for (int j = 0; j < n_visits; j++) load_tile(j, SKIP ? (s_seq[j] & 0x7fff) : a.k_tiles - 1 - j);
             }
         }
     } else {
@@ -217,12 +269,16 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
             if (Cfg::PINGPONG) named_bar_arrive(BAR_TURN + (cw ^ 1), CONSUMER_THREADS);
         };
         // S_j has landed: release K_j, mask, new maxima and probabilities.
+        // LEAN: crit is this thread's rows' criterion (the warp's vote follows).
         auto softmax_scores = [&](int j, float (&alpha)[1][2], float &crit) {
             fence_accumulators(s);
             if (lane == 0) mbar_arrive(&k_empty[j % STAGES]);
-            const int kt = SKIP ? (s_seq[j] & 0x7fff) : a.k_tiles - 1 - j;
-            if ((kt + 1) * BN > a.N) mask_columns(s, a.N - kt * BN);
-            bool rescale = sm.template new_maximum<SKIP, true>(s, a.scale_log2, warp_valid_rows, alpha, crit);
+            bool partial;
+            if constexpr (SKIP && Cfg::LEAN) partial = s_vidx[j] >> 15;
+            else if constexpr (SKIP) partial = (s_seq[j] & 0x7fff) == a.k_tiles - 1 && partial_last;
+            else partial = j == 0 && partial_last;
+            if (partial) mask_columns(s, a.N - (a.k_tiles - 1) * BN);
+            bool rescale = sm.template new_maximum<SKIP, true, !Cfg::LEAN>(s, a.scale_log2, warp_valid_rows, alpha, crit);
             sm.exponentiate(s, a.scale_log2);
             return rescale;
         };
@@ -242,7 +298,13 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
                 p[kk][2] = pack2(T{}, s[0][2 * kk + 1][0], s[0][2 * kk + 1][1]);
                 p[kk][3] = pack2(T{}, s[0][2 * kk + 1][2], s[0][2 * kk + 1][3]);
             }
-            if (SKIP && lane == 0 && !(crit <= a.threshold)) s_keep[j] = 1;  // this warp's rows need the tile
+            if constexpr (SKIP && Cfg::LEAN) {
+                // Some row of this warp needs the tile (the first computed tile is always kept).
+                bool keep = __any_sync(0xffffffffu, crit > a.threshold) || j == 0;
+                if (lane == 0 && keep) s_keep[s_vidx[j] & 0x7fff] = 1;
+            } else if constexpr (SKIP) {
+                if (lane == 0 && !(crit <= a.threshold)) s_keep[j] = 1;  // this warp's rows need the tile
+            }
         };
 
         mbar_wait(q_full, 0);
@@ -279,7 +341,12 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
         // --- the write list: first tile and must-do tiles kept, then one warp replays the writer
         if constexpr (SKIP) {
             named_bar_sync(BAR_CONSUMERS, CONSUMER_THREADS);  // every warp's keep votes are in
-            if (cw == 0 && wq == 0 && a.write_list) {
+            if (Cfg::LEAN && cw == 0 && wq == 0 && a.write_list) {
+                mbar_wait(walk_done, 0);  // the producer has recorded every visit
+                write_list_row_flat(s_vinfo, s_keep, *s_visits, s_ranges, a.flags ? s_flags : nullptr, s_stage,
+                                    a.k_tiles + 1, a.write_list + (size_t)row_id * a.row_ints, a.row_ints - 1,
+                                    a.error, b, h, qt);
+            } else if (cw == 0 && wq == 0 && a.write_list) {
                 if (lane == 0 && n_visits > 0) s_keep[0] = 1;
                 for (int jj = lane; jj < n_visits; jj += 32)
                     if (s_seq[jj] & 0x8000) s_keep[jj] = 1;
@@ -341,10 +408,12 @@ using V2D64 = HopperConfig<64, 4, true, false>;
 using V2D128 = HopperConfig<128, 2, true, false>;
 using V3D64 = HopperConfig<64, 4, true, true>;
 using V3D128 = HopperConfig<128, 2, true, true>;
+using V4D64 = HopperConfig<64, 4, true, true, true>;
+using V4D128 = HopperConfig<128, 2, true, true, true>;
 
 template <class Cfg>
 static size_t smem_bytes(int k_tiles, bool skip) {
-    return 1024 + Cfg::LIST_OFF + (skip ? hopper_list_bytes(k_tiles) : 0);
+    return 1024 + Cfg::LIST_OFF + (skip ? hopper_list_bytes(k_tiles, Cfg::LEAN) : 0);
 }
 
 // TMA descriptor of a [B, N, H, D] tensor: dims (D, H, N, B), boxes of 64
@@ -452,6 +521,7 @@ const char *ll_hopper_version_summary(int version) {
     case 1: return "v1: warp-specialised TMA producer, two wgmma consumer warpgroups, 128x128 tiles";
     case 2: return "v2: v1 + ping-pong between the consumer warpgroups, longest-work-first tile order in skip mode";
     case 3: return "v3: v2 + softmax of tile j overlapped with P V of tile j-1 inside each warpgroup";
+    case 4: return "v4: v3 + list work off the critical path (producer walks the ranges, warp-vote keep, flat one-pass writer)";
     }
     return nullptr;
 }
@@ -466,11 +536,12 @@ bool ll_hopper_tiling(int version, int D, int *block_m, int *block_n) {
 }
 
 size_t ll_hopper_smem_bytes(int version, int D, int k_tiles, bool skip) {
-    if (skip && k_tiles > 0x7fff) return SIZE_MAX;
+    if (skip && hopper_max_visits(k_tiles) > 0x7fff) return SIZE_MAX;  // 15-bit visit and tile indices
     switch (resolve_version(version)) {
     case 1: return D == 64 ? smem_bytes<V1D64>(k_tiles, skip) : smem_bytes<V1D128>(k_tiles, skip);
     case 2: return D == 64 ? smem_bytes<V2D64>(k_tiles, skip) : smem_bytes<V2D128>(k_tiles, skip);
     case 3: return D == 64 ? smem_bytes<V3D64>(k_tiles, skip) : smem_bytes<V3D128>(k_tiles, skip);
+    case 4: return D == 64 ? smem_bytes<V4D64>(k_tiles, skip) : smem_bytes<V4D128>(k_tiles, skip);
     }
     return 0;
 }
@@ -491,6 +562,10 @@ cudaError_t ll_hopper_launch(int version, const ll_portable_args *a, cudaStream_
     case 3:
         if (a->D == 64) return launch_config<V3D64>(a, true, stream, what);
         if (a->D == 128) return launch_config<V3D128>(a, true, stream, what);
+        break;
+    case 4:
+        if (a->D == 64) return launch_config<V4D64>(a, true, stream, what);
+        if (a->D == 128) return launch_config<V4D128>(a, true, stream, what);
         break;
     }
     return cudaErrorInvalidValue;

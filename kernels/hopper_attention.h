@@ -13,14 +13,14 @@
 
 // Versions, kept runnable side by side (kernels/NOTES.md has what each
 // changed and measured). 0 picks the default.
-enum { LL_HOPPER_DEFAULT_VERSION = 3, LL_HOPPER_VERSIONS = 3 };
+enum { LL_HOPPER_DEFAULT_VERSION = 4, LL_HOPPER_VERSIONS = 4 };
 const char *ll_hopper_version_summary(int version);
 // Head dims the kernel is built for (64 and 128).
 bool ll_hopper_supports(int D);
 // Tile sizes (the same for every version): 128 x 128.
 bool ll_hopper_tiling(int version, int D, int *block_m, int *block_n);
 // Dynamic shared memory of a launch; SIZE_MAX when k_tiles is beyond what the
-// list buffers can index (32767 key tiles).
+// list buffers can index (15-bit visit indices: 21844 key tiles).
 size_t ll_hopper_smem_bytes(int version, int D, int k_tiles, bool skip);
 // Builds the TMA descriptors, orders the query tiles (versions >= 2, skip
 // mode: longest kept work first) and launches on `stream`. Returns the first

@@ -186,4 +186,53 @@ __device__ __forceinline__ void write_list_row(const int32_t *ranges, int nrange
     list_writer_pass<true>(ranges, nranges, exclusive, flags, keep_seq, row);
 }
 
+// The same row from a flat record of the visits (the Hopper kernel's
+// producer writes it while it walks the ranges): vinfo[v] = tile | 0x8000 on
+// the last visit of a range, keep[v] the consumers' keep byte (0 for
+// must-skip visits; must-do tiles are forced here). One warp, one pass,
+// 32 visits a round across range boundaries: a visit emits its tile where
+// its keep differs from the visit before it in the range (0 before a range's
+// first visit), and the last visit of a range emits the range's stored end
+// when kept. Entries go to `stage` (stage_cap ints) and the row is written
+// only if they fit `capacity`, else the overflow is reported.
+__device__ inline void write_list_row_flat(const uint16_t *vinfo, const uint8_t *keep_v, int visits,
+                                           const int32_t *ranges, const uint8_t *flags, int32_t *stage, int stage_cap,
+                                           int32_t *row, int capacity, int *error, int b, int h, int qt) {
+    const unsigned full = 0xffffffffu;
+    const int lane = threadIdx.x & 31;
+    const unsigned below = (1u << lane) - 1u;
+    int idx = 0, closed = 0, carry_keep = 0, carry_last = 1;  // before visit 0 a range starts
+    for (int base = 0; base < visits; base += 32) {
+        const int v = base + lane;
+        const bool valid = v < visits;
+        const int info = valid ? vinfo[v] : 0x8000;
+        const int kt = info & 0x7fff, last = info >> 15;
+        const int keep = valid && (keep_v[v] || (flags && flags[kt] == TILE_MUST_DO));
+        int up_keep = __shfl_up_sync(full, keep, 1), up_last = __shfl_up_sync(full, last, 1);
+        if (lane == 0) {
+            up_keep = carry_keep;
+            up_last = carry_last;
+        }
+        const int before = up_last ? 0 : up_keep;
+        const bool opens = valid && keep != before, closes = valid && last && keep;
+        const unsigned b_open = __ballot_sync(full, opens), b_close = __ballot_sync(full, closes);
+        const unsigned b_last = __ballot_sync(full, valid && last);
+        const int pos = idx + __popc(b_open & below) + __popc(b_close & below);
+        const int r = closed + __popc(b_last & below);  // this visit's range
+        if (opens && pos < stage_cap) stage[pos] = kt;
+        if (closes && pos + opens < stage_cap) stage[pos + opens] = ranges[2 * r + 1];
+        idx += __popc(b_open) + __popc(b_close);
+        closed += __popc(b_last);
+        carry_keep = __shfl_sync(full, keep, 31);
+        carry_last = __shfl_sync(full, last, 31);
+    }
+    if (idx > capacity || idx > stage_cap) {
+        if (lane == 0) report_error(error, LL_DEVERR_WRITE_OVERFLOW, b, h, qt, idx);
+        return;
+    }
+    __syncwarp();
+    for (int i = lane; i < idx; i += 32) row[1 + i] = stage[i];
+    if (lane == 0) row[0] = idx;
+}
+
 }  // namespace ll

@@ -80,8 +80,10 @@ struct OnlineSoftmax {
 
     // Step 1: the tile's row maxima; moves m to the new running maximum and
     // scales l. Returns whether o must be rescaled by alpha (always when
-    // !LAZY); crit as update() returns it.
-    template <bool MEASURE, bool LAZY>
+    // !LAZY); crit as update() returns it, or with !WARP_MAX this thread's
+    // rows' part of it (the warp's criterion is their maximum, so "the warp
+    // needs the tile" is __any_sync(crit > threshold)).
+    template <bool MEASURE, bool LAZY, bool WARP_MAX = true>
     __device__ bool new_maximum(const float (&s)[MT][NT][4], float scale_log2, int valid_rows, float (&alpha)[MT][2],
                                 float &crit) {
         const int g = (threadIdx.x & 31) >> 2;
@@ -104,7 +106,7 @@ struct OnlineSoftmax {
                     crit = fmaxf(crit, (tile_max - m_old) * scale_log2);
             }
         }
-        if (MEASURE) crit = warp_max_over_quads(crit);
+        if (MEASURE && WARP_MAX) crit = warp_max_over_quads(crit);
         bool rescale = !LAZY || __any_sync(0xffffffffu, moved);
         if (rescale) {
 #pragma unroll
