@@ -20,8 +20,7 @@ VERSION    := 0.1.0
 
 INCLUDES := -Ilib -Itraces -Iharness -Ianalysis -I$(CUDA_HOME)/include $(HDF5_CFLAGS) $(CJSON_CFLAGS)
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp $(INCLUDES) \
-            -DLITELAB_VERSION='"$(VERSION)"' -DLITELAB_GIT_COMMIT='"$(GIT_COMMIT)"'
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp $(INCLUDES) -DLITELAB_VERSION='"$(VERSION)"'
 # sm_80 (portable kernel on Ampere and newer) and sm_90a (Hopper-only instructions).
 CUDA_ARCH  ?= -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90a,code=sm_90a
 NVCCFLAGS  ?= -O3 -lineinfo
@@ -69,6 +68,14 @@ $(BUILD)/%.o: %.c $(DEPS_STAMP)
 $(BUILD)/%.o: %.cu $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+
+# The commit the build comes from, rewritten only when it changes (lib/version.c).
+.PHONY: FORCE
+$(BUILD)/git_commit.h: FORCE $(DEPS_STAMP)
+	@echo '#define LITELAB_GIT_COMMIT "$(GIT_COMMIT)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/lib/version.o: $(BUILD)/git_commit.h
+$(BUILD)/lib/version.o: CFLAGS += -I$(BUILD)
 
 $(BUILD)/liblitelab.a: $(LIB_OBJ)
 	ar rcs $@ $^

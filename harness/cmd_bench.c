@@ -35,6 +35,7 @@
 #include "reference_attention.h"
 #include "rng.h"
 #include "skip_list.h"
+#include "version.h"
 
 enum { MAX_SETS = 16, CROSS_CHECK_CALLS = 3 };
 
@@ -248,8 +249,8 @@ static ll_status write_csv_row(bench_run *run, const bench_row *r, ll_error *err
     fprintf(run->csv, "%s,%s,%s,%d,%d,%d,%d,%.6f,%s,%s,%.6f,%.6f,%.3f,%.3f,%.4f,%d,%d,%d,cupti,litelab %s (%s)\n",
             r->kernel, run->gpu, ll_dtype_name(r->shape.dtype), r->shape.B, r->shape.H, r->shape.N, r->shape.D,
             r->kept_fraction, r->mask, r->mode, r->ms_median, r->ms_min, r->tflops_dense, r->tflops_exec,
-            r->target_kept, r->tiling.block_m, r->tiling.block_n, run->opt->reps, LITELAB_VERSION,
-            LITELAB_GIT_COMMIT);
+            r->target_kept, r->tiling.block_m, r->tiling.block_n, run->opt->reps, ll_version(),
+            ll_git_commit());
     // Flushed per row so a run cut short keeps what it measured.
     if (fflush(run->csv) != 0 || ferror(run->csv))
         return ll_fail(err, LL_ERR_IO, "%s: write failed: %s", run->opt->csv_path, strerror(errno));
@@ -618,7 +619,7 @@ int cmd_bench(int argc, char **argv) {
         snprintf(default_path, sizeof default_path, "experiments/results/kernel_bench_%s.csv", run.gpu);
         opt.csv_path = default_path;
     }
-    printf("litelab bench %s (%s) on %s (sm_%d%d), %s %s\n", LITELAB_VERSION, LITELAB_GIT_COMMIT, gpu_name, sm_major,
+    printf("litelab bench %s (%s) on %s (sm_%d%d), %s %s\n", ll_version(), ll_git_commit(), gpu_name, sm_major,
            sm_minor, opt.counters ? "tensor-pipe counters, no CSV; not" : "CSV", opt.counters ? "timed" : opt.csv_path);
 
     size_t l2 = 0;

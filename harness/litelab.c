@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "version.h"
 
 static const ll_command commands[] = {
     {"run", cmd_run, "run an experiment: replay policies over a trajectory, write an HDF5 trace"},
@@ -22,7 +23,7 @@ static void print_help(FILE *f) {
             "litelab %s (%s): benchmarking and profiling toolkit for LiteAttention,\n"
             "temporal sparse attention for video diffusion transformers.\n\n"
             "usage: litelab <command> [options]    (litelab <command> --help for details)\n\ncommands:\n",
-            LITELAB_VERSION, LITELAB_GIT_COMMIT);
+            ll_version(), ll_git_commit());
     fprintf(f, "  %-10s %s\n", "help", "list the commands");
     for (int i = 0; i < n_commands; i++)
         if (commands[i].run) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -42,7 +43,7 @@ int main(int argc, char **argv) {
         return argc < 2 ? ll_exit_code(LL_ERR_USAGE) : 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("litelab %s (%s)\n", LITELAB_VERSION, LITELAB_GIT_COMMIT);
+        printf("litelab %s (%s)\n", ll_version(), ll_git_commit());
         return 0;
     }
     for (int i = 0; i < n_commands; i++)

@@ -26,11 +26,15 @@
 //   v3: v2 + intra-warpgroup overlap: the softmax of tile j runs while
 //       P_{j-1} V_{j-1} is still on the tensor cores; O is rescaled once that
 //       product has landed.
-//   v4 (default): v3 + the list work off the consumers' critical path: the
+//   v4: v3 + the list work off the consumers' critical path: the
 //       producer walks the read ranges itself, each warp votes keep with one
 //       vote instruction, and one warp writes the row in a single flat pass
 //       (32 visits a round however short the ranges), so fragmented lists
 //       cost no more than full ones.
+//   v5 (default): v4 with the longest-first order taken within each head,
+//       heads in turn: sorting on work alone interleaved all heads whenever
+//       work depends on the query position (banded masks), and the CTAs
+//       running at once then shared no K/V in L2.
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <math.h>
@@ -382,9 +386,13 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
 
 // Work of every list row (tiles its ranges cover), as sort keys: k_tiles -
 // work, so an ascending stable sort puts the longest rows first and keeps
-// equal rows in row order (neighbouring rows share K and V in L2).
+// equal rows in row order. by_head (v5) puts the (batch, head) in the high
+// part of the key: heads follow one another, longest rows first within each,
+// so the CTAs running at once share one head's K and V in L2 as in dense
+// mode (sorting on work alone interleaves all heads whenever the work depends
+// on the query position only, as with banded masks).
 __global__ void row_work_kernel(const int32_t *lists, int rows, int row_ints, int k_tiles, int exclusive,
-                                uint32_t *keys, int *rows_out) {
+                                int q_tiles, bool by_head, uint32_t *keys, int *rows_out) {
     int r = blockIdx.x * blockDim.x + threadIdx.x;
     if (r >= rows) return;
     const int32_t *row = lists + (size_t)r * row_ints;
@@ -395,7 +403,7 @@ __global__ void row_work_kernel(const int32_t *lists, int rows, int row_ints, in
             if (start >= last) work += start - last + 1;
         }
     work = min(max(work, 0), k_tiles);
-    keys[r] = (uint32_t)(k_tiles - work);
+    keys[r] = (uint32_t)(k_tiles - work) + (by_head ? (uint32_t)(r / q_tiles) * (uint32_t)(k_tiles + 1) : 0u);
     rows_out[r] = r;
 }
 
@@ -447,11 +455,14 @@ struct OrderScratch {
     size_t n = 0, temp_bytes = 0;
 };
 
-static cudaError_t longest_first_order(const ll_portable_args *a, cudaStream_t stream, const int **order) {
+static cudaError_t longest_first_order(const ll_portable_args *a, bool by_head, cudaStream_t stream,
+                                       const int **order) {
     static OrderScratch sc;
     const int rows = a->B * a->H * a->q_tiles;
+    const uint64_t key_max = (by_head ? (uint64_t)a->B * a->H : 1u) * (uint64_t)(a->k_tiles + 1);
+    if (key_max > UINT32_MAX) return cudaSuccess;  // keys would not fit: list-row order (*order stays NULL)
     int bits = 1;
-    while ((1 << bits) <= a->k_tiles) bits++;
+    while ((1ull << bits) < key_max) bits++;
     size_t temp_bytes = 0;
     cudaError_t e = cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, sc.keys, sc.keys_sorted, sc.rows, sc.order,
                                                     rows, 0, bits, stream);
@@ -473,7 +484,7 @@ static cudaError_t longest_first_order(const ll_portable_args *a, cudaStream_t s
         sc.temp_bytes = temp_bytes;
     }
     row_work_kernel<<<(rows + 255) / 256, 256, 0, stream>>>(a->read_list, rows, a->row_ints, a->k_tiles, a->exclusive,
-                                                            sc.keys, sc.rows);
+                                                            a->q_tiles, by_head, sc.keys, sc.rows);
     if ((e = cudaGetLastError()) != cudaSuccess) return e;
     temp_bytes = sc.temp_bytes;
     e = cub::DeviceRadixSort::SortPairs(sc.temp, temp_bytes, sc.keys, sc.keys_sorted, sc.rows, sc.order, rows, 0, bits,
@@ -482,8 +493,13 @@ static cudaError_t longest_first_order(const ll_portable_args *a, cudaStream_t s
     return e;
 }
 
+// Tile order of a skip-mode launch: list-row order, longest work first over
+// all rows (v2-v4), or longest first within each head, heads in turn (v5).
+enum TileOrder { ORDER_ROWS, ORDER_LONGEST, ORDER_LONGEST_BY_HEAD };
+
 template <class Cfg>
-static cudaError_t launch_config(const ll_portable_args *a, bool longest_first, cudaStream_t stream, const char **what) {
+static cudaError_t launch_config(const ll_portable_args *a, TileOrder tile_order, cudaStream_t stream,
+                                 const char **what) {
     const bool skip = a->read_list != nullptr;
     CUtensorMap tq, tk, tv;
     *what = "TMA descriptors (cuTensorMapEncodeTiled)";
@@ -492,9 +508,9 @@ static cudaError_t launch_config(const ll_portable_args *a, bool longest_first, 
     if (e == cudaSuccess) e = make_tensor_map(&tv, a->v, a, Cfg::BN);
     if (e != cudaSuccess) return e;
     const int *order = nullptr;
-    if (skip && longest_first) {
+    if (skip && tile_order != ORDER_ROWS) {
         *what = "tile order (row work, radix sort)";
-        if ((e = longest_first_order(a, stream, &order)) != cudaSuccess) return e;
+        if ((e = longest_first_order(a, tile_order == ORDER_LONGEST_BY_HEAD, stream, &order)) != cudaSuccess) return e;
     }
     void (*kernel)(const CUtensorMap, const CUtensorMap, const CUtensorMap, const ll_portable_args, const int *);
     if (a->fp16)
@@ -522,6 +538,7 @@ const char *ll_hopper_version_summary(int version) {
     case 2: return "v2: v1 + ping-pong between the consumer warpgroups, longest-work-first tile order in skip mode";
     case 3: return "v3: v2 + softmax of tile j overlapped with P V of tile j-1 inside each warpgroup";
     case 4: return "v4: v3 + list work off the critical path (producer walks the ranges, warp-vote keep, flat one-pass writer)";
+    case 5: return "v5: v4 + longest-first order within each head, heads in turn (K/V stay in L2 when work varies by position)";
     }
     return nullptr;
 }
@@ -541,7 +558,8 @@ size_t ll_hopper_smem_bytes(int version, int D, int k_tiles, bool skip) {
     case 1: return D == 64 ? smem_bytes<V1D64>(k_tiles, skip) : smem_bytes<V1D128>(k_tiles, skip);
     case 2: return D == 64 ? smem_bytes<V2D64>(k_tiles, skip) : smem_bytes<V2D128>(k_tiles, skip);
     case 3: return D == 64 ? smem_bytes<V3D64>(k_tiles, skip) : smem_bytes<V3D128>(k_tiles, skip);
-    case 4: return D == 64 ? smem_bytes<V4D64>(k_tiles, skip) : smem_bytes<V4D128>(k_tiles, skip);
+    case 4:
+    case 5: return D == 64 ? smem_bytes<V4D64>(k_tiles, skip) : smem_bytes<V4D128>(k_tiles, skip);
     }
     return 0;
 }
@@ -552,20 +570,24 @@ cudaError_t ll_hopper_launch(int version, const ll_portable_args *a, cudaStream_
     *what = "hopper kernel arguments";
     switch (resolve_version(version)) {
     case 1:
-        if (a->D == 64) return launch_config<V1D64>(a, false, stream, what);
-        if (a->D == 128) return launch_config<V1D128>(a, false, stream, what);
+        if (a->D == 64) return launch_config<V1D64>(a, ORDER_ROWS, stream, what);
+        if (a->D == 128) return launch_config<V1D128>(a, ORDER_ROWS, stream, what);
         break;
     case 2:
-        if (a->D == 64) return launch_config<V2D64>(a, true, stream, what);
-        if (a->D == 128) return launch_config<V2D128>(a, true, stream, what);
+        if (a->D == 64) return launch_config<V2D64>(a, ORDER_LONGEST, stream, what);
+        if (a->D == 128) return launch_config<V2D128>(a, ORDER_LONGEST, stream, what);
         break;
     case 3:
-        if (a->D == 64) return launch_config<V3D64>(a, true, stream, what);
-        if (a->D == 128) return launch_config<V3D128>(a, true, stream, what);
+        if (a->D == 64) return launch_config<V3D64>(a, ORDER_LONGEST, stream, what);
+        if (a->D == 128) return launch_config<V3D128>(a, ORDER_LONGEST, stream, what);
         break;
     case 4:
-        if (a->D == 64) return launch_config<V4D64>(a, true, stream, what);
-        if (a->D == 128) return launch_config<V4D128>(a, true, stream, what);
+        if (a->D == 64) return launch_config<V4D64>(a, ORDER_LONGEST, stream, what);
+        if (a->D == 128) return launch_config<V4D128>(a, ORDER_LONGEST, stream, what);
+        break;
+    case 5:  // v4's kernel; only the tile order differs
+        if (a->D == 64) return launch_config<V4D64>(a, ORDER_LONGEST_BY_HEAD, stream, what);
+        if (a->D == 128) return launch_config<V4D128>(a, ORDER_LONGEST_BY_HEAD, stream, what);
         break;
     }
     return cudaErrorInvalidValue;

@@ -13,7 +13,7 @@
 
 // Versions, kept runnable side by side (kernels/NOTES.md has what each
 // changed and measured). 0 picks the default.
-enum { LL_HOPPER_DEFAULT_VERSION = 4, LL_HOPPER_VERSIONS = 4 };
+enum { LL_HOPPER_DEFAULT_VERSION = 5, LL_HOPPER_VERSIONS = 5 };
 const char *ll_hopper_version_summary(int version);
 // Head dims the kernel is built for (64 and 128).
 bool ll_hopper_supports(int D);

@@ -65,13 +65,13 @@ static void test_versions(void) {
     for (int v = 1; v <= 5; v++) CU_ASSERT_PTR_NOT_NULL(ll_cuda_portable_version_summary(v));
     CU_ASSERT_PTR_NULL(ll_cuda_portable_version_summary(6));
     CU_ASSERT_PTR_NULL(ll_cuda_portable_version_summary(-1));
-    for (int v = 1; v <= 3; v++) {
+    for (int v = 1; v <= 5; v++) {
         CU_ASSERT_PTR_NOT_NULL(ll_cuda_hopper_version_summary(v));
         CU_ASSERT_EQUAL(ll_cuda_select_hopper_version(v, &err), LL_OK);
         CU_ASSERT_EQUAL(ll_cuda_hopper_version(), v);
     }
-    CU_ASSERT_PTR_NULL(ll_cuda_hopper_version_summary(4));
-    CU_ASSERT_EQUAL(ll_cuda_select_hopper_version(4, &err), LL_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(ll_cuda_hopper_version_summary(6));
+    CU_ASSERT_EQUAL(ll_cuda_select_hopper_version(6, &err), LL_ERR_INVALID);
     CU_ASSERT_EQUAL(ll_cuda_select_hopper_version(0, &err), LL_OK);
     CU_ASSERT_EQUAL(ll_cuda_select_portable_version(6, &err), LL_ERR_INVALID);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "version 6"));

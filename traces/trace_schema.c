@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "h5_util.h"
+#include "version.h"
 
 // ---------------------------------------------------------------------------
 // Compound types
@@ -213,8 +214,8 @@ ll_status ll_trace_write_meta(hid_t f, const ll_trace_meta *m, const char *path,
     int32_t tiling[2] = {m->tiling.block_m, m->tiling.block_n};
     PUT(ll_h5_put_str(f, "format", LL_TRACE_FORMAT));
     PUT(ll_h5_put_i32(f, "format_version", LL_TRACE_VERSION));
-    PUT(ll_h5_put_str(f, "toolkit_version", LITELAB_VERSION));
-    PUT(ll_h5_put_str(f, "git_commit", LITELAB_GIT_COMMIT));
+    PUT(ll_h5_put_str(f, "toolkit_version", ll_version()));
+    PUT(ll_h5_put_str(f, "git_commit", ll_git_commit()));
     PUT(ll_h5_put_str(f, "created", created));
     PUT(ll_h5_put_str(f, "backend", m->backend));
     PUT(ll_h5_put_str(f, "kernel", m->kernel));
