@@ -254,8 +254,10 @@ ll_status ll_capture_close(ll_capture_writer *w, ll_error *err) {
              LL_H5_CHECK(H5Fflush(w->file, H5F_SCOPE_GLOBAL), err, LL_ERR_IO, w->partial, "cannot flush"))
         st = LL_ERR_IO;
     for (int i = 0; i < 3; i++) ll_h5_close(&w->dset[i]);
-    if (st == LL_OK && LL_H5_CHECK(H5Fclose(w->file), err, LL_ERR_IO, w->partial, "cannot close")) st = LL_ERR_IO;
-    w->file = -1;
+    if (st == LL_OK) {  // on failure writer_free closes the file, which stays incomplete
+        if (LL_H5_CHECK(H5Fclose(w->file), err, LL_ERR_IO, w->partial, "cannot close")) st = LL_ERR_IO;
+        w->file = -1;
+    }
     if (st == LL_OK && rename(w->partial, w->path) != 0)
         st = ll_fail(err, LL_ERR_IO, "%s: cannot rename to %s: %s", w->partial, w->path, strerror(errno));
     writer_free(w, 0);
