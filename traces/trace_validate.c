@@ -85,7 +85,7 @@ static void check_calls(checker *c, ll_trace_reader *r, const ll_trace_meta *m, 
         else
             prev_step = rows[i].step;
     }
-    qsort(rows, n, sizeof *rows, cmp_key);
+    if (n) qsort(rows, n, sizeof *rows, cmp_key);  // a trace with no rows yet has rows == NULL
     for (size_t i = 1; i < n; i++)
         if (!cmp_key(&rows[i - 1], &rows[i]))
             problem(c, "%s: /calls: two rows for policy %d step %d layer %d head %d", c->path, rows[i].policy,

@@ -607,6 +607,10 @@ ll_status ll_trace_save_state(ll_trace_writer *w, int policy, int layer, const l
     LL_TRY(check_step_layer(w, w->steps_done, layer, err));
     if (!next_read || !next_read->data)
         return ll_fail(err, LL_ERR_INVALID, "%s: no list given for policy %d layer %d", w->partial, policy, layer);
+    // A resumed run reads this list back (and refuses an invalid one): never store one.
+    ll_error e2;
+    if (ll_skip_list_validate(next_read, "checkpoint", &e2) != LL_OK)
+        return ll_fail(err, LL_ERR_INVALID, "%s: policy %d layer %d: %s", w->partial, policy, layer, e2.msg);
     char where[160];
     hid_t d;
     ll_status st = state_dataset(w, policy, layer, next_read, 1, &d, where, sizeof where, err);
@@ -709,8 +713,10 @@ ll_status ll_trace_finish(ll_trace_writer *w, ll_error *err) {
          LL_H5_CHECK(H5Fflush(w->file, H5F_SCOPE_GLOBAL), err, LL_ERR_IO, w->partial, "cannot flush")))
         st = LL_ERR_IO;
     ll_h5_close(&w->calls);
-    if (st == LL_OK && LL_H5_CHECK(H5Fclose(w->file), err, LL_ERR_IO, w->partial, "cannot close")) st = LL_ERR_IO;
-    w->file = -1;
+    if (st == LL_OK) {  // on failure writer_free closes the file, which stays incomplete
+        if (LL_H5_CHECK(H5Fclose(w->file), err, LL_ERR_IO, w->partial, "cannot close")) st = LL_ERR_IO;
+        w->file = -1;
+    }
     if (st == LL_OK && rename(w->partial, w->path) != 0)
         st = ll_fail(err, LL_ERR_IO, "%s: cannot rename to %s: %s", w->partial, w->path, strerror(errno));
     writer_free(w);
