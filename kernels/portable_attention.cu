@@ -30,6 +30,10 @@
 //   v5 (default): v4 + the visiting order unrolled once into a shared array
 //       by warp 0 (32 visits per step), so the loop carries no range-walk
 //       state and the skip kernel fits its registers.   355 | 0.99 | 0.53, 0.27
+//   v6: v5 + the sequence records every visit, keep decisions go to visit
+//       slots and one warp writes the row in one flat pass, 32 visits a round
+//       across ranges (the Hopper kernel's writer): fragmented lists (random
+//       masks: ~150 short ranges a row) no longer cost two rounds per range.
 #include <math.h>
 #include <stdint.h>
 
@@ -50,12 +54,15 @@ namespace ll {
 // SEQ_WALK: the visiting order is unrolled once into a shared array of tile
 // indices (warp 0, 32 visits at a time) instead of walking the ranges in
 // every thread's registers; the writer re-reads the ranges at the end.
+// FLAT_WRITER (with SEQ_WALK): the sequence records every visit too, the keep
+// decisions go to visit slots, and the row is written by one warp in one flat
+// pass, 32 visits a round across ranges (the Hopper kernel's writer).
 template <int D_, int BN_, int WARPS_, int MT_, bool Q_IN_REGS_, int MIN_BLOCKS_, bool LAZY_RESCALE_ = false,
-          bool EARLY_PREFETCH_ = false, bool STATIC_MEASURE_ = false, bool SEQ_WALK_ = false>
+          bool EARLY_PREFETCH_ = false, bool STATIC_MEASURE_ = false, bool SEQ_WALK_ = false, bool FLAT_WRITER_ = false>
 struct PortableConfig {
     static constexpr int D = D_, BN = BN_, WARPS = WARPS_, MT = MT_, MIN_BLOCKS = MIN_BLOCKS_;
     static constexpr bool Q_IN_REGS = Q_IN_REGS_, LAZY_RESCALE = LAZY_RESCALE_, EARLY_PREFETCH = EARLY_PREFETCH_;
-    static constexpr bool STATIC_MEASURE = STATIC_MEASURE_, SEQ_WALK = SEQ_WALK_;
+    static constexpr bool STATIC_MEASURE = STATIC_MEASURE_, SEQ_WALK = SEQ_WALK_, FLAT_WRITER = FLAT_WRITER_;
     static constexpr int THREADS = WARPS * 32;
     static constexpr int BM = WARPS * 16 * MT;
     static constexpr int LD = D + 8;  // shared row pitch in elements: +16 bytes keeps ldmatrix conflict-free
@@ -76,34 +83,44 @@ struct PortableConfig {
 // through the K/V buffers (before the first tile and after the last).
 struct ListSmem {
     float *crit;        // [2][WARPS] criteria of the last two tiles
-    int *flag;          // scratch for load_read_row; count: number of computed tiles (SEQ_WALK)
+    int *flag;          // scratch for load_read_row; flag[2]: number of visits (FLAT_WRITER)
     int *count;
     int32_t *ranges;    // [k_tiles + 2] (a row holds at most k_tiles + 1 entries)
     uint8_t *flags;     // [k_tiles] key-tile flags (or unused)
-    uint16_t *seq;      // [visits] computed tiles in visit order, bit 15 = must-do (SEQ_WALK)
-    uint8_t *keep_seq;  // [visits] keep decision per computed tile, in visit order
+    uint16_t *seq;      // [visits] computed tiles in visit order, bit 15 = must-do (SEQ_WALK);
+                        // FLAT_WRITER: then [visits] each computed tile's visit (visit_of), then
+                        // [visits] tile | 0x8000 on a range's last visit, per visit (visit_info)
+    uint8_t *keep_seq;  // [visits] keep decision per computed tile in visit order (FLAT_WRITER: per visit)
 };
 __host__ __device__ inline size_t list_visits(int k_tiles) {
     return (size_t)k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
 }
-__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles, bool seq_walk) {
+// The flat writer's arrays behind seq (computed from it where used: fewer live registers).
+__device__ __forceinline__ uint16_t *visit_of(const ListSmem &s, int k_tiles) { return s.seq + list_visits(k_tiles); }
+__device__ __forceinline__ uint16_t *visit_info(const ListSmem &s, int k_tiles) {
+    return s.seq + 2 * list_visits(k_tiles);
+}
+__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles, bool seq_walk, bool flat = false) {
     size_t head = sizeof(float) * 2 * warps + 16;
-    if (seq_walk) return head + 3 * list_visits(k_tiles);
+    if (seq_walk) return head + (flat ? 7 : 3) * list_visits(k_tiles);
     return head + sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)k_tiles + list_visits(k_tiles);
 }
-// Scratch the sequence walk needs in the K/V buffers for the raw row and flags.
-__host__ __device__ inline size_t list_scratch_bytes(int k_tiles) {
-    return sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)k_tiles;
+// Scratch the sequence walk needs in the K/V buffers for the raw row and flags
+// (and, with the flat writer, its staging row of k_tiles + 1 entries).
+__host__ __device__ inline size_t list_scratch_bytes(int k_tiles, bool flat = false) {
+    size_t raw = sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)((k_tiles + 3) & ~3);
+    return raw + (flat ? sizeof(int32_t) * (size_t)(k_tiles + 1) : 0);
 }
-__device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles, bool seq_walk) {
+__device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles, bool seq_walk,
+                                           bool flat = false) {
     ListSmem s = {};
     s.crit = reinterpret_cast<float *>(base);
     s.flag = reinterpret_cast<int *>(base + sizeof(float) * 2 * warps);
-    s.count = s.flag + 1;
+    s.count = s.flag + 1;  // flag[2]: the number of visits (FLAT_WRITER)
     unsigned char *rest = base + sizeof(float) * 2 * warps + 16;
     if (seq_walk) {
         s.seq = reinterpret_cast<uint16_t *>(rest);
-        s.keep_seq = reinterpret_cast<uint8_t *>(s.seq + list_visits(k_tiles));
+        s.keep_seq = reinterpret_cast<uint8_t *>(s.seq + (flat ? 3 : 1) * list_visits(k_tiles));
     } else {
         s.ranges = reinterpret_cast<int32_t *>(rest);
         s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles + 2);
@@ -122,7 +139,8 @@ __device__ __forceinline__ void decide_keep(const ListSmem &ls, const ll_portabl
     for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
     bool must_do = Cfg::SEQ_WALK ? (ls.seq[j] >> 15) != 0 : a.flags && ls.flags[kt] == TILE_MUST_DO;
     bool negligible = j > 0 && !must_do && crit <= a.threshold;
-    ls.keep_seq[j] = !negligible;
+    if (Cfg::FLAT_WRITER) ls.keep_seq[visit_of(ls, a.k_tiles)[j]] = !negligible;  // must-skip visits stay 0
+    else ls.keep_seq[j] = !negligible;
 }
 
 template <class Cfg, class T, bool SKIP>
@@ -154,13 +172,19 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
     int32_t *scratch_ranges = reinterpret_cast<int32_t *>(smem);
     uint8_t *scratch_flags = reinterpret_cast<uint8_t *>(scratch_ranges + a.k_tiles + 2);
     if constexpr (SEQ) {
-        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles, true);
+        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles, true, Cfg::FLAT_WRITER);
         if (a.flags)
             for (int i = tid; i < a.k_tiles; i += THREADS) scratch_flags[i] = a.flags[i];
+        if (Cfg::FLAT_WRITER)
+            for (int i = tid; i < (int)list_visits(a.k_tiles); i += THREADS) ls.keep_seq[i] = 0;
         nranges = load_read_row<THREADS>(a.read_list + list_row * a.row_ints, a.k_tiles, a.row_ints - 1, a.exclusive,
                                          scratch_ranges, ls.flag, a.error, b, h, qt);  // ends with a barrier
         if (warp == 0) {
-            int n = build_visit_seq(scratch_ranges, nranges, a.exclusive, a.flags ? scratch_flags : nullptr, ls.seq);
+            int n = Cfg::FLAT_WRITER
+                        ? build_visit_seq(scratch_ranges, nranges, a.exclusive, a.flags ? scratch_flags : nullptr,
+                                          ls.seq, visit_info(ls, a.k_tiles), visit_of(ls, a.k_tiles), ls.flag + 2)
+                        : build_visit_seq(scratch_ranges, nranges, a.exclusive, a.flags ? scratch_flags : nullptr,
+                                          ls.seq);
             if (lane == 0) *ls.count = n;
         }
         __syncthreads();  // the sequence is complete; the scratch may be overwritten
@@ -321,7 +345,11 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
                 flags = a.flags ? scratch_flags : nullptr;
             }
             __syncwarp();
-            if (a.write_list)
+            if (a.write_list && Cfg::FLAT_WRITER)
+                write_list_row_flat(visit_info(ls, a.k_tiles), ls.keep_seq, ls.flag[2], ranges, flags,
+                                    reinterpret_cast<int32_t *>(scratch_flags + ((a.k_tiles + 3) & ~3)), a.k_tiles + 1,
+                                    a.write_list + list_row * a.row_ints, a.row_ints - 1, a.error, b, h, qt);
+            else if (a.write_list)
                 write_list_row(ranges, nranges, a.exclusive, flags, ls.keep_seq, a.write_list + list_row * a.row_ints,
                                a.row_ints - 1, a.error, b, h, qt);
         }
@@ -379,11 +407,14 @@ using V4D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true>;
 using V5D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true, true>;
 using V5D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true, true>;
 using V5D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true>;
+using V6D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true, true, true>;
+using V6D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true, true, true>;
+using V6D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true, true>;
 
 template <class Cfg>
 static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream) {
     bool skip = a->read_list != nullptr;
-    size_t smem = Cfg::KV_BYTES + (skip ? list_smem_bytes(Cfg::WARPS, a->k_tiles, Cfg::SEQ_WALK) : 0);
+    size_t smem = Cfg::KV_BYTES + (skip ? list_smem_bytes(Cfg::WARPS, a->k_tiles, Cfg::SEQ_WALK, Cfg::FLAT_WRITER) : 0);
     void (*kernel)(const ll_portable_args);
     if (a->fp16)
         kernel = skip ? portable_attention_kernel<Cfg, fp16_tag, true> : portable_attention_kernel<Cfg, fp16_tag, false>;
@@ -402,8 +433,9 @@ template <class C64, class C96, class C128>
 static size_t smem_for(int D, int k_tiles, bool skip) {
     size_t kv = D == 64 ? C64::KV_BYTES : D == 96 ? C96::KV_BYTES : C128::KV_BYTES;
     if (!skip) return kv;
-    if (C128::SEQ_WALK && (k_tiles > 0x7fff || list_scratch_bytes(k_tiles) > kv)) return SIZE_MAX;
-    return kv + list_smem_bytes(C128::WARPS, k_tiles, C128::SEQ_WALK);
+    if (C128::SEQ_WALK && (list_visits(k_tiles) > 0x7fff || list_scratch_bytes(k_tiles, C128::FLAT_WRITER) > kv))
+        return SIZE_MAX;
+    return kv + list_smem_bytes(C128::WARPS, k_tiles, C128::SEQ_WALK, C128::FLAT_WRITER);
 }
 
 }  // namespace ll
@@ -419,6 +451,7 @@ const char *ll_portable_version_summary(int version) {
     case 3: return "v3: v2 + O rescaled only when a row maximum moved, next tile's copies issued before the keep decision";
     case 4: return "v4: v2 + lazy O rescale, criterion always measured in skip kernels (no runtime switch)";
     case 5: return "v5: v4 + visiting order unrolled once into shared memory (no range walk in the loop)";
+    case 6: return "v6: v5 + every visit recorded, keep per visit, one-pass flat list writer (32 visits a round)";
     }
     return nullptr;
 }
@@ -431,6 +464,7 @@ bool ll_portable_tiling(int version, int D, int *block_m, int *block_n) {
     case 3: *block_m = V3D128::BM; *block_n = V3D128::BN; return true;
     case 4: *block_m = V4D128::BM; *block_n = V4D128::BN; return true;
     case 5: *block_m = V5D128::BM; *block_n = V5D128::BN; return true;
+    case 6: *block_m = V6D128::BM; *block_n = V6D128::BN; return true;
     }
     return false;
 }
@@ -442,6 +476,7 @@ size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip) {
     case 3: return smem_for<V3D64, V3D96, V3D128>(D, k_tiles, skip);
     case 4: return smem_for<V4D64, V4D96, V4D128>(D, k_tiles, skip);
     case 5: return smem_for<V5D64, V5D96, V5D128>(D, k_tiles, skip);
+    case 6: return smem_for<V6D64, V6D96, V6D128>(D, k_tiles, skip);
     }
     return 0;
 }
@@ -472,6 +507,11 @@ cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStrea
         if (a->D == 64) return launch_config<V5D64>(a, stream);
         if (a->D == 96) return launch_config<V5D96>(a, stream);
         if (a->D == 128) return launch_config<V5D128>(a, stream);
+        break;
+    case 6:
+        if (a->D == 64) return launch_config<V6D64>(a, stream);
+        if (a->D == 96) return launch_config<V6D96>(a, stream);
+        if (a->D == 128) return launch_config<V6D128>(a, stream);
         break;
     }
     return cudaErrorInvalidValue;

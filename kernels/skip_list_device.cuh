@@ -108,11 +108,15 @@ struct TileWalk {
 // One warp unrolls the visiting order into seq: the computed tiles (must-skip
 // ones left out) in visit order, bit 15 set on must-do tiles. Returns their
 // number. 32 visits per round; ballot + popc give each kept visit its slot.
+// With visit_info (write_list_row_flat's input), every visit is recorded too,
+// must-skip ones included: tile | 0x8000 on the last visit of its range, and
+// visit_of[j] = the visit of the j-th computed tile; *n_visits their count.
 __device__ inline int build_visit_seq(const int32_t *ranges, int nranges, int exclusive, const uint8_t *flags,
-                                      uint16_t *seq) {
+                                      uint16_t *seq, uint16_t *visit_info = nullptr, uint16_t *visit_of = nullptr,
+                                      int *n_visits = nullptr) {
     const unsigned full = 0xffffffffu;
     const int lane = threadIdx.x & 31;
-    int count = 0;
+    int count = 0, visits = 0;
     for (int r = 0; r < nranges; r++) {
         int start = ranges[2 * r], last = ranges[2 * r + 1] + exclusive;
         for (int hi = start; hi >= last; hi -= 32) {
@@ -121,11 +125,17 @@ __device__ inline int build_visit_seq(const int32_t *ranges, int nranges, int ex
             int f = visit && flags ? flags[kt] : TILE_FREE;
             bool computed = visit && f != TILE_MUST_SKIP;
             unsigned mask = __ballot_sync(full, computed);
-            if (computed)
-                seq[count + __popc(mask & ((1u << lane) - 1u))] = (uint16_t)(kt | (f == TILE_MUST_DO ? 0x8000 : 0));
+            if (visit_info && visit) visit_info[visits + lane] = (uint16_t)(kt | (kt == last ? 0x8000 : 0));
+            if (computed) {
+                int slot = count + __popc(mask & ((1u << lane) - 1u));
+                seq[slot] = (uint16_t)(kt | (f == TILE_MUST_DO ? 0x8000 : 0));
+                if (visit_of) visit_of[slot] = (uint16_t)(visits + lane);
+            }
             count += __popc(mask);
+            visits += min(32, hi - last + 1);
         }
     }
+    if (n_visits && lane == 0) *n_visits = visits;
     return count;
 }
 

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""kernel_table.py: Markdown tables from a kernel_bench_<gpu>.csv (litelab bench + bench_peers.py).
+
+    python3 experiments/kernel_table.py experiments/results/kernel_bench_h200.csv > experiments/results/kernel_bench_h200.md
+
+Table 1, dense speed per shape: median ms and dense-equivalent TFLOP/s of every kernel.
+Table 2, skipping: time at each kept fraction relative to the same kernel's dense time, for the
+litelab kernels and FlexAttention, with the targets (portable: k + 0.03, hopper: k + 0.02;
+full list vs dense: 3 % and 2 %). Every figure is read from the CSV; nothing is typed in.
+"""
+import csv
+import sys
+from collections import defaultdict
+
+TARGET_SLACK = {"portable": 0.03, "hopper": 0.02}
+
+
+def family(kernel):
+    for f in TARGET_SLACK:
+        if kernel.startswith("litelab_" + f):
+            return f
+    return None
+
+
+def main(path):
+    rows = list(csv.DictReader(open(path)))
+    if not rows or "kernel" not in rows[0]:
+        sys.exit(f"kernel_table: {path}: not a kernel_bench CSV")
+    shapes = []
+    for r in rows:
+        s = (int(r["B"]), int(r["H"]), int(r["N"]), int(r["D"]))
+        if s not in shapes:
+            shapes.append(s)
+    kernels = []
+    for r in rows:
+        if r["kernel"] not in kernels:
+            kernels.append(r["kernel"])
+    dense = {}  # (kernel, shape) -> (ms, tflops)
+    for r in rows:
+        s = (int(r["B"]), int(r["H"]), int(r["N"]), int(r["D"]))
+        if r["mode"] == "dense" or (r["kernel"] == "flex_attention" and r["mask"] == "full"):
+            dense[(r["kernel"], s)] = (float(r["ms_median"]), float(r["tflops_dense_equiv"]))
+
+    print(f"Dense attention, bf16, median ms (TFLOP/s counting 4·B·H·N²·D), from `{path.split('/')[-1]}`:\n")
+    print("| shape (B, H, N, D) | " + " | ".join(kernels) + " |")
+    print("|---|" + "---|" * len(kernels))
+    for s in shapes:
+        cells = []
+        for k in kernels:
+            v = dense.get((k, s))
+            cells.append(f"{v[0]:.2f} ({v[1]:.0f})" if v else "")
+        print(f"| {s} | " + " | ".join(cells) + " |")
+    print("\n(flex_attention's dense figure is its full block mask.)\n")
+
+    print("Skipping: time / the same kernel's dense time, at the kept fraction of the mask (target in brackets; "
+          "**bold** = missed):\n")
+    cases = defaultdict(dict)  # (shape, mask, target) -> kernel -> (kept, ratio)
+    for r in rows:
+        s = (int(r["B"]), int(r["H"]), int(r["N"]), int(r["D"]))
+        if r["mask"] == "none":
+            continue
+        base = dense.get((r["kernel"], s))
+        if not base:
+            continue
+        key = (s, r["mask"], float(r["target_kept"]) if r["target_kept"] else float(r["kept_fraction"]))
+        cases[key][r["kernel"]] = (float(r["kept_fraction"]), float(r["ms_median"]) / base[0])
+    sparse_kernels = [k for k in kernels if family(k) or k == "flex_attention"]
+    print("| shape | mask | kept | " + " | ".join(sparse_kernels) + " |")
+    print("|---|---|---|" + "---|" * len(sparse_kernels))
+    for key in sorted(cases, key=lambda c: (shapes.index(c[0]), c[1], -c[2])):
+        s, mask, target = key
+        if mask == "full" and "flex_attention" in cases[key] and len(cases[key]) == 1:
+            continue
+        cells = []
+        kept_shown = None
+        for k in sparse_kernels:
+            v = cases[key].get(k)
+            if not v:
+                cells.append("")
+                continue
+            kept, ratio = v
+            kept_shown = kept_shown or kept
+            f = family(k)
+            if f:
+                limit = 1 + TARGET_SLACK[f] if mask == "full" else kept + TARGET_SLACK[f]
+                text = f"{ratio:.3f} (≤{limit:.3f})"
+                cells.append(f"**{text}**" if ratio > limit else text)
+            else:
+                cells.append(f"{ratio:.3f}")
+        print(f"| {s} | {mask} | {kept_shown:.3f} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: kernel_table.py KERNEL_BENCH_CSV")
+    main(sys.argv[1])
