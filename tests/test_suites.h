@@ -11,29 +11,28 @@
 
 typedef int (*test_suite_fn)(void);
 
-// Weak: a suite whose file is not built yet is skipped, not a link error.
-#define SUITE(name) int name(void) __attribute__((weak));
-
-SUITE(register_common_suite)
-SUITE(register_skip_list_suite)
-SUITE(register_skip_mask_suite)
-SUITE(register_flops_suite)
-SUITE(register_tile_overrides_suite)
-SUITE(register_skip_state_suite)
-SUITE(register_reference_suite)
-SUITE(register_capture_suite)
-SUITE(register_synth_suite)
-SUITE(register_cli_suite)
-SUITE(register_trace_suite)
-SUITE(register_policy_suite)
-SUITE(register_tile_maps_suite)
-SUITE(register_config_suite)
-SUITE(register_cuda_api_suite)
-SUITE(register_analysis_suite)
-SUITE(register_calibrate_suite)
-SUITE(register_run_suite)
-SUITE(register_bench_cases_suite)
-SUITE(register_bench_cli_suite)
+// Plain declarations: a suite listed here whose file is missing is a link
+// error, never a suite that silently does not run.
+int register_common_suite(void);
+int register_skip_list_suite(void);
+int register_skip_mask_suite(void);
+int register_flops_suite(void);
+int register_tile_overrides_suite(void);
+int register_skip_state_suite(void);
+int register_reference_suite(void);
+int register_capture_suite(void);
+int register_synth_suite(void);
+int register_cli_suite(void);
+int register_trace_suite(void);
+int register_policy_suite(void);
+int register_tile_maps_suite(void);
+int register_config_suite(void);
+int register_cuda_api_suite(void);
+int register_analysis_suite(void);
+int register_calibrate_suite(void);
+int register_run_suite(void);
+int register_bench_cases_suite(void);
+int register_bench_cli_suite(void);
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
