@@ -1,0 +1,27 @@
+# calibration.gp: skipped FLOPs per step, predicted by litelab calibrate and measured by the
+# replay, for the per-step and accumulated budgets, with the schedules' thresholds on the right
+# axis (experiments/calibration.sh). Inputs (-e): script_dir, out_png, out_svg. Reads
+# per_step/verification.csv and accumulated/verification.csv (step, threshold, predicted,
+# verified, ...).
+load script_dir.'/style.gp'
+set datafile separator ","
+set xlabel "denoising step"
+set ylabel "skipped FLOP ratio"
+set y2label "threshold (log2)"
+set title "Calibrated schedules: predicted (screening) and replayed skipped FLOPs per step"
+set yrange [0:1]
+set y2range [-20:0]
+set ytics nomirror
+set y2tics
+set key inside left top vertical Left reverse box opaque samplen 2 spacing 1.1 font ",12"
+a = 'per_step/verification.csv'
+b = 'accumulated/verification.csv'
+do for [pass=1:2] {
+    if (pass == 1) { @term_png } else { @term_svg }
+    plot a every ::1 using 1:3 with linespoints pt 6 lw 2 dt 2 lc rgb "#0072B2" title "per-step budget: predicted", \
+         a every ::1 using 1:4 with linespoints pt 7 lw 2 lc rgb "#0072B2" title "per-step budget: replay", \
+         b every ::1 using 1:3 with linespoints pt 4 lw 2 dt 2 lc rgb "#D55E00" title "accumulated budget: predicted", \
+         b every ::1 using 1:4 with linespoints pt 5 lw 2 lc rgb "#D55E00" title "accumulated budget: replay", \
+         a every ::1 using 1:2 axes x1y2 with histeps lw 1.5 lc rgb "#56B4E9" title "per-step budget: threshold (right axis)", \
+         b every ::1 using 1:2 axes x1y2 with histeps lw 1.5 lc rgb "#E69F00" title "accumulated budget: threshold (right axis)"
+}

@@ -1,0 +1,130 @@
+# exp_common.sh: shared by the experiment scripts (sourced, not run).
+#
+# Environment:
+#   LITELAB     the litelab executable (default build/litelab; relative to the repository root)
+#   EXP_SMOKE   1: CPU smoke mode: the same pipeline on tiny synthetic trajectories and the CPU
+#               backend (what `run_gpu_experiments.sh --cpu-smoke` sets), to test the scripts
+#   EXP_T0      start time (epoch seconds) the timestamps count from; set once by the first script
+#   EXP_DEADLINE_S  seconds after EXP_T0 by which every litelab command must have ended (parts
+#               that would not fit are skipped; a command still running then is stopped, and a
+#               stopped `litelab run` leaves its finished steps in TRACE.partial)
+set -u
+EXP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$EXP_DIR/.." && pwd)
+cd "$REPO_DIR"
+LITELAB=${LITELAB:-build/litelab}
+case "$LITELAB" in /*) ;; *) LITELAB="$REPO_DIR/$LITELAB" ;; esac
+EXP_SMOKE=${EXP_SMOKE:-0}
+EXP_T0=${EXP_T0:-$(date +%s)}
+EXP_DEADLINE_S=${EXP_DEADLINE_S:-100000}
+export EXP_T0 EXP_SMOKE EXP_DEADLINE_S LITELAB
+PY=${PYTHON:-python3}
+TOOLS="$EXP_DIR/exp_tools.py"
+# Shared libraries a GPU machine's image may lack (make device-libs), as bench_kernel.sh does.
+if [ -d "$REPO_DIR/build/device-libs" ]; then
+    export LD_LIBRARY_PATH="$REPO_DIR/build/device-libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+# The gnuplot scripts `litelab report` runs (a LITELAB outside build/ would not find them).
+export LITELAB_GNUPLOT_DIR=${LITELAB_GNUPLOT_DIR:-$REPO_DIR/analysis}
+
+exp_elapsed() { echo $(( $(date +%s) - EXP_T0 )); }
+exp_left() { echo $(( EXP_DEADLINE_S - $(exp_elapsed) )); }
+# Progress on stderr with the wall clock and the seconds since EXP_T0.
+log() { printf '[%s +%4ds] %s\n' "$(date -u +%H:%M:%S)" "$(exp_elapsed)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# fits SECONDS: whether a piece estimated to take SECONDS ends before the deadline.
+fits() { [ $(( $(exp_elapsed) + $1 )) -le "$EXP_DEADLINE_S" ]; }
+
+# limited CMD...: runs CMD, stopped (TERM, then KILL 5 s later) at the deadline.
+limited() {
+    local left
+    left=$(exp_left)
+    [ "$left" -gt 0 ] || { log "deadline reached: not running $*"; return 124; }
+    timeout -k 5 "$left" "$@"
+}
+
+[ -x "$LITELAB" ] || die "$LITELAB not found or not executable: build first (make), or set LITELAB"
+
+# provenance FILE COMMAND: what produced a result (command, date, machine, GPU, litelab).
+provenance() {
+    local file=$1 cmd=$2 gpu
+    gpu=$(nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv,noheader 2>/dev/null |
+          head -1 || true)
+    {
+        echo "command: $cmd"
+        echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+        echo "litelab: $("$LITELAB" --version 2>/dev/null | head -1)"
+        echo "gpu: ${gpu:-none (CPU backend)}"
+        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //') ($(nproc) cores)"
+        echo "os: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+        echo "mode: $([ "$EXP_SMOKE" = 1 ] && echo 'CPU smoke test (tiny shapes, CPU backend)' || echo 'GPU (CUDA backend)')"
+    } > "$file"
+}
+
+# run_experiment CONFIG TRACE LOG [litelab run options]: litelab run, its output in LOG.
+run_experiment() {
+    local cfg=$1 trace=$2 logf=$3
+    shift 3
+    log "litelab run $(basename "$cfg") -> $(basename "$trace")"
+    rm -f "$trace" "$trace.partial"
+    local rc=0
+    limited "$LITELAB" run "$cfg" -o "$trace" --no-checkpoints "$@" > "$logf" 2>&1 || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        log "  done: $(grep -c . "$logf") lines of output in $(basename "$logf")"
+        return 0
+    fi
+    log "  litelab run failed or was stopped (exit $rc); tail of $(basename "$logf"):"
+    tail -5 "$logf" >&2
+    return "$rc"
+}
+
+# tables TRACE... DIR: litelab report --no-figures (CSV and Markdown only; no gnuplot needed).
+# A trace that is a .partial (a run stopped at the deadline) leaves DIR/PARTIAL, which the tables mention.
+tables() {
+    local n=$(( $# - 1 )) dir=${!#} t
+    "$LITELAB" report "${@:1:$n}" -o "$dir" --no-figures -q
+    for t in "${@:1:$n}"; do
+        case "$t" in *.partial) echo "$t" >> "$dir/PARTIAL" ;; esac
+    done
+}
+
+# the trace of a run: TRACE if complete, else TRACE.partial if a stopped run left one.
+trace_of() {
+    if [ -f "$1" ]; then echo "$1"; elif [ -f "$1.partial" ]; then echo "$1.partial"; else return 1; fi
+}
+
+# report TRACE... DIR: litelab report with figures (needs gnuplot), options from the array
+# REPORT_OPTS; replot.sh then names the gnuplot scripts relative to DIR, so that the committed
+# folder replots from any checkout.
+REPORT_OPTS=()
+report() {
+    local n=$(( $# - 1 )) dir=${!#} rel
+    "$LITELAB" report "${@:1:$n}" -o "$dir" -q ${REPORT_OPTS[@]+"${REPORT_OPTS[@]}"}
+    rel=$(realpath --relative-to="$dir" "$REPO_DIR")
+    [ -f "$dir/replot.sh" ] && sed -i "s#$REPO_DIR/#$rel/#g" "$dir/replot.sh"
+    log "report: $(ls "$dir"/*.png 2>/dev/null | wc -l) figures in $dir"
+}
+
+# main ARGS: the command line every experiment script takes (run_part and finish_part are its own).
+main() {
+    EXP_CMD=${EXP_CMD:-experiments/$NAME.sh${*:+ $*}}
+    case "${1:-}" in
+    --run-only)
+        [ $# -eq 2 ] || die "usage: $0 --run-only RAW_DIR"
+        run_part "$2" ;;
+    --finish-only)
+        [ $# -eq 2 ] || die "usage: $0 --finish-only RAW_DIR"
+        finish_part "$2" ;;
+    -h|--help)
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
+    "")
+        local raw
+        raw=$(mktemp -d "${TMPDIR:-/tmp}/litelab_${NAME}_XXXXXX")
+        log "$NAME: raw outputs in $raw"
+        run_part "$raw"
+        finish_part "$raw" ;;
+    *)
+        die "unknown option '$1' ($0 --help)" ;;
+    esac
+}
