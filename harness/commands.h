@@ -11,16 +11,17 @@ typedef struct {
     const char *summary;
 } ll_command;
 
-// Weak: the dispatcher lists only the commands that are built.
-#define LL_COMMAND(name) int name(int argc, char **argv) __attribute__((weak));
-LL_COMMAND(cmd_synth)
-LL_COMMAND(cmd_run)
-LL_COMMAND(cmd_capture)
-LL_COMMAND(cmd_info)
-LL_COMMAND(cmd_validate)
-LL_COMMAND(cmd_bench)
-LL_COMMAND(cmd_report)
-LL_COMMAND(cmd_calibrate)
+// Plain declarations: a command listed here (and in litelab.c's table)
+// whose file is missing is a link error, never a command that silently
+// disappears from `litelab help`.
+int cmd_synth(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 // Prints "litelab <cmd>: <message>" to stderr and returns the exit code for s.
 #include "common.h"

@@ -26,7 +26,7 @@ static void print_help(FILE *f) {
             ll_version(), ll_git_commit());
     fprintf(f, "  %-10s %s\n", "help", "list the commands");
     for (int i = 0; i < n_commands; i++)
-        if (commands[i].run) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\nexit codes: 0 ok, 2 usage, 3 invalid input, 4 I/O error, 5 corrupt or foreign file,\n"
             "6 out of memory, 7 no usable GPU, 8 CUDA error, 9 internal error\n");
@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (int i = 0; i < n_commands; i++)
-        if (commands[i].run && !strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "litelab: unknown command '%s' (litelab help lists them)\n", argv[1]);
     return ll_exit_code(LL_ERR_USAGE);
 }
