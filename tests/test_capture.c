@@ -604,6 +604,46 @@ static void test_killed_writer(void) {
     unlink(partial);
 }
 
+// A second writer of the same output while the first is live is refused and
+// leaves the live writer's .partial alone: in this process, and from another
+// one (the litelab binary), where HDF5 would truncate the file before it
+// finds the lock.
+static void test_second_writer(void) {
+    char path[512], partial[600], out[600], errs[600];
+    path_of(path, sizeof path, "busy.h5");
+    path_of(out, sizeof out, "busy.out");
+    path_of(errs, sizeof errs, "busy.err");
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    ll_capture_meta m = meta_of(1, 37, 2, 64, LL_BF16, 2, 1);
+    size_t n = ll_shape_elems(&m.shape);
+    uint16_t *x[3] = {malloc(n * 2), malloc(n * 2), malloc(n * 2)};
+    ll_capture_writer *w, *w2 = NULL;
+    ll_error err;
+    CU_ASSERT_EQUAL_FATAL(ll_capture_create(path, &m, &w, &err), LL_OK);
+    for (int i = 0; i < 3; i++) fill_words(m.shape.dtype, x[i], n, words_seed(i, 0, 0));
+    CU_ASSERT_EQUAL(ll_capture_write(w, 0, 0, x[0], x[1], x[2], &err), LL_OK);
+    long size = tf_size(partial);
+    CU_ASSERT_TRUE(size > 0);
+    CU_ASSERT_EQUAL(ll_capture_create(path, &m, &w2, &err), LL_ERR_IO);
+    CU_ASSERT_PTR_NULL(w2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "another process has the file open"));
+    CU_ASSERT_EQUAL(tf_size(partial), size);
+    const char *args[] = {"synth", "--preset", "tiny", "-q", "-o", path, NULL};
+    CU_ASSERT_EQUAL(tf_run_cli(args, out, errs), 4);
+    CU_ASSERT_TRUE(tf_contains(errs, "another process has the file open"));
+    CU_ASSERT_EQUAL(tf_size(partial), size);
+    for (int i = 0; i < 3; i++) fill_words(m.shape.dtype, x[i], n, words_seed(i, 1, 0));
+    CU_ASSERT_EQUAL(ll_capture_write(w, 1, 0, x[0], x[1], x[2], &err), LL_OK);
+    CU_ASSERT_EQUAL(ll_capture_close(w, &err), LL_OK);
+    CU_ASSERT_EQUAL(ll_capture_validate_file(path, 0, NULL, &err), LL_OK);
+    CU_ASSERT_FALSE(tf_exists(partial));
+    CU_ASSERT_EQUAL(tf_h5_open_files(), 0);
+    for (int i = 0; i < 3; i++) free(x[i]);
+    unlink(path);
+    unlink(out);
+    unlink(errs);
+}
+
 // ---------------------------------------------------------------------------
 // Fuzz: damaged copies of a small capture
 
@@ -669,6 +709,7 @@ int register_capture_suite(void) {
         !CU_add_test(s, "inconsistent or missing attributes", test_wrong_attributes) ||
         !CU_add_test(s, "foreign HDF5, non-HDF5, empty, missing, directory", test_foreign_and_not_hdf5) ||
         !CU_add_test(s, "killed writer leaves a partial file of finished steps", test_killed_writer) ||
+        !CU_add_test(s, "a second writer leaves a live writer's partial file alone", test_second_writer) ||
         !CU_add_test(s, "fuzz: damaged copies refused cleanly", test_fuzz))
         return CU_get_error();
     return CUE_SUCCESS;

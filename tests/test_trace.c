@@ -629,6 +629,50 @@ static void test_killed(void) {
     }
 }
 
+// A second writer of the same output while the first is live is refused and
+// leaves the live writer's .partial alone: in this process, and from another
+// one (litelab run), where HDF5 would truncate the file before it finds the
+// lock.
+static void test_second_writer(void) {
+    char path[512], partial[600], json[512], out[600], errs[600];
+    path_of(path, sizeof path, "busy.h5");
+    path_of(json, sizeof json, "busy.json");
+    path_of(out, sizeof out, "busy.out");
+    path_of(errs, sizeof errs, "busy.err");
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    CU_ASSERT_EQUAL_FATAL(tf_write_text(json, "{\"trajectory\": {\"synthetic\": \"tiny\"}, \"backend\": \"cpu\", "
+                                              "\"tiling\": {\"block_m\": 64, \"block_n\": 32}, "
+                                              "\"policies\": [{\"name\": \"dense\", \"kind\": \"dense\"}]}"),
+                          0);
+    ll_trace_meta m = meta_small();
+    ll_trace_writer *w, *w2 = NULL;
+    ll_error err;
+    CU_ASSERT_EQUAL_FATAL(ll_trace_create(path, &m, POLICIES, N_POL, &w, &err), LL_OK);
+    scratch s;
+    scratch_alloc(&s, &m);
+    CU_ASSERT_EQUAL(write_step(w, &m, &s, 0, 1), 0);
+    long size = tf_size(partial);
+    CU_ASSERT_TRUE(size > 0);
+    CU_ASSERT_EQUAL(ll_trace_create(path, &m, POLICIES, N_POL, &w2, &err), LL_ERR_IO);
+    CU_ASSERT_PTR_NULL(w2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "another process has the file open"));
+    CU_ASSERT_EQUAL(tf_size(partial), size);
+    const char *args[] = {"run", json, "-q", "-o", path, NULL};
+    CU_ASSERT_EQUAL(tf_run_cli(args, out, errs), 4);
+    CU_ASSERT_TRUE(tf_contains(errs, "another process has the file open"));
+    CU_ASSERT_EQUAL(tf_size(partial), size);
+    for (int step = 1; step < STEPS; step++) CU_ASSERT_EQUAL(write_step(w, &m, &s, step, 1), 0);
+    scratch_free(&s);
+    CU_ASSERT_EQUAL(ll_trace_finish(w, &err), LL_OK);
+    check_contents(path, 0, STEPS, 1);
+    CU_ASSERT_FALSE(tf_exists(partial));
+    CU_ASSERT_EQUAL(tf_h5_open_files(), 0);
+    unlink(path);
+    unlink(json);
+    unlink(out);
+    unlink(errs);
+}
+
 // ---------------------------------------------------------------------------
 // The validator on damaged files
 
@@ -1083,6 +1127,7 @@ int register_trace_suite(void) {
         !CU_add_test(s, "invalid skip lists refused as checkpoints", test_invalid_checkpoint_refused) ||
         !CU_add_test(s, "abandoned midway: partial, finished steps only, resumes", test_abandoned) ||
         !CU_add_test(s, "killed midway (SIGKILL): partial, finished steps only, resumes", test_killed) ||
+        !CU_add_test(s, "a second writer leaves a live writer's partial file alone", test_second_writer) ||
         !CU_add_test(s, "validator: corrupted rows", test_validator_rows) ||
         !CU_add_test(s, "validator: damaged maps, masks, checkpoints, attributes", test_validator_files) ||
         !CU_add_test(s, "damaged checkpoint refused on resume", test_damaged_checkpoint_on_resume) ||

@@ -156,6 +156,7 @@ ll_status ll_capture_create(const char *path, const ll_capture_meta *meta, ll_ca
     char partial[PATH_MAX];
     LL_TRY(ll_h5_partial_path(path, partial, sizeof partial, err));
     LL_TRY(check_meta(meta, path, err));
+    LL_TRY(ll_h5_check_not_busy(partial, err));
     ll_capture_writer *w = calloc(1, sizeof *w);
     if (!w) return ll_fail(err, LL_ERR_NOMEM, "%s: out of memory", path);
     snprintf(w->path, sizeof w->path, "%s", path);
@@ -177,7 +178,10 @@ ll_status ll_capture_create(const char *path, const ll_capture_meta *meta, ll_ca
     if (st == LL_OK && LL_H5_CHECK(H5Fflush(w->file, H5F_SCOPE_GLOBAL), err, LL_ERR_IO, partial, "cannot write"))
         st = LL_ERR_IO;
     if (st != LL_OK) {
-        writer_free(w, 1);  // never leave a half-made file behind
+        // Never leave a half-made file behind, but remove only a file this
+        // writer created: when H5Fcreate fails (e.g. another live writer holds
+        // the lock on <path>.partial), that file is someone else's.
+        writer_free(w, w->file >= 0);
         return st;
     }
     *out = w;

@@ -3,11 +3,13 @@
 #include "h5_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -377,6 +379,18 @@ ll_status ll_h5_open_read(const char *path, hid_t *out, ll_error *err) {
     H5Pclose(fapl);
     if (st != LL_OK) return st;
     *out = f;
+    return LL_OK;
+}
+
+ll_status ll_h5_check_not_busy(const char *path, ll_error *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return LL_OK;  // absent (or unreadable: H5Fcreate reports that)
+    // HDF5 locks its files with flock(2): exclusive for writers, shared for readers.
+    int busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);  // also drops our lock, so HDF5 can take its own
+    if (busy)
+        return ll_fail(err, LL_ERR_IO, "%s: another process has the file open (a live run or capture writing it?); "
+                       "not touching it", path);
     return LL_OK;
 }
 

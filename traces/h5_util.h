@@ -86,6 +86,12 @@ ll_status ll_h5_dims(hid_t dset, int max_rank, int *rank, hsize_t *dims, const c
 // unopenable). Returns the file id in *out.
 ll_status ll_h5_open_read(const char *path, hid_t *out, ll_error *err);
 
+// Refuses (LL_ERR_IO) when `path` exists and another process holds HDF5's
+// file lock on it, i.e. a live writer. Call it before H5Fcreate(..,
+// H5F_ACC_TRUNC, ..): HDF5 truncates the file before it tries the lock, so
+// without this a second writer would wipe a live writer's file and then fail.
+ll_status ll_h5_check_not_busy(const char *path, ll_error *err);
+
 // "<path>.partial" into out; LL_ERR_USAGE when it does not fit.
 ll_status ll_h5_partial_path(const char *path, char *out, size_t len, ll_error *err);
 

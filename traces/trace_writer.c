@@ -201,6 +201,7 @@ ll_status ll_trace_create(const char *path, const ll_trace_meta *meta, const ll_
     if (!meta) return ll_fail(err, LL_ERR_INVALID, "%s: no trace metadata", path);
     LL_TRY(ll_trace_check_meta(meta, path, err));
     LL_TRY(ll_trace_check_policies(policies, n_policies, path, err));
+    LL_TRY(ll_h5_check_not_busy(partial, err));
     ll_trace_writer *w = writer_new(path, partial);
     if (!w || !(w->policies = malloc(sizeof *policies * (size_t)n_policies))) {
         writer_free(w);
