@@ -56,7 +56,7 @@ run_part() {
     echo "litelab bench --shapes wan720 --masks random --kept $kept --warmup 1 --reps 10" > "$raw/bench_command.txt"
     limited "$LITELAB" bench --shapes wan720 --masks random --kept "$kept" --warmup 1 --reps 10 \
         -o "$raw/bench_random.csv" > "$raw/bench.log" 2>&1 || log "$NAME: bench failed (exit $?): $(tail -2 "$raw/bench.log")"
-    log "$NAME: bench: $(grep -c random "$raw/bench_random.csv" 2>/dev/null || echo 0) random-mask rows"
+    log "$NAME: bench: $(grep -c ",random," "$raw/bench_random.csv" 2>/dev/null || true) random-mask rows"
 }
 
 finish_part() {
@@ -78,15 +78,15 @@ finish_part() {
         report "$RESULTS/refine.h5" "$RESULTS/report"
     fi
     figure
+    scrub "$RESULTS"
 }
 
 # The figure: time relative to dense against sparsity (experiments/ablation.gp).
 figure() {
     local title="Self-attention time against sparsity, B=1 H=40 N=75600 D=128"
     [ "$EXP_SMOKE" = 1 ] && title="$title (CPU smoke test: tiny shape)"
-    (cd "$RESULTS" && gnuplot -e "data='ablation_points.dat'; out_png='ablation.png'; out_svg='ablation.svg'; \
-        script_dir='$(realpath --relative-to="$RESULTS" "$REPO_DIR/analysis")'; plot_title='$title'" \
-        "$(realpath --relative-to="$RESULTS" "$EXP_DIR/ablation.gp")") || die "$NAME: gnuplot failed"
+    plot "$RESULTS" "$EXP_DIR/ablation.gp" \
+        "data='ablation_points.dat'; out_png='ablation.png'; out_svg='ablation.svg'; plot_title='$title'" || die "$NAME: gnuplot failed"
     log "$NAME: figure $RESULTS/ablation.png"
 }
 

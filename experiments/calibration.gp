@@ -14,6 +14,8 @@ set y2range [-20:0]
 set ytics nomirror
 set y2tics
 set key inside left top vertical Left reverse box opaque samplen 2 spacing 1.1 font ",12"
+# Thresholds of -inf (a step that marks nothing) are left out of the threshold lines.
+finite(t) = (t == t && t > -1000) ? t : 1/0
 a = 'per_step/verification.csv'
 b = 'accumulated/verification.csv'
 do for [pass=1:2] {
@@ -22,6 +24,6 @@ do for [pass=1:2] {
          a every ::1 using 1:4 with linespoints pt 7 lw 2 lc rgb "#0072B2" title "per-step budget: replay", \
          b every ::1 using 1:3 with linespoints pt 4 lw 2 dt 2 lc rgb "#D55E00" title "accumulated budget: predicted", \
          b every ::1 using 1:4 with linespoints pt 5 lw 2 lc rgb "#D55E00" title "accumulated budget: replay", \
-         a every ::1 using 1:2 axes x1y2 with histeps lw 1.5 lc rgb "#56B4E9" title "per-step budget: threshold (right axis)", \
-         b every ::1 using 1:2 axes x1y2 with histeps lw 1.5 lc rgb "#E69F00" title "accumulated budget: threshold (right axis)"
+         a every ::1 using 1:(finite($2)) axes x1y2 with linespoints pt 2 ps 1.2 dt 3 lw 1.5 lc rgb "#56B4E9" title "per-step budget: threshold (right axis)", \
+         b every ::1 using 1:(finite($2)) axes x1y2 with linespoints pt 2 ps 1.2 dt 3 lw 1.5 lc rgb "#E69F00" title "accumulated budget: threshold (right axis)"
 }

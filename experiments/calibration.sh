@@ -24,6 +24,7 @@ ACC_BUDGET=${ACC_BUDGET:-0.25}
 THRESHOLDS="-12 -8 -4"
 
 EXP_CMD=${EXP_CMD:-experiments/$NAME.sh}
+EXP_MODE="CPU (CPU backend, this machine)"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 provenance "$RESULTS/provenance.txt" "$EXP_CMD"
@@ -55,12 +56,14 @@ done
 $PY "$TOOLS" calibration-table "$RESULTS/per_step" "$RESULTS/per_step.md"
 $PY "$TOOLS" calibration-table "$RESULTS/accumulated" "$RESULTS/accumulated.md"
 $PY "$TOOLS" predict-table "$RESULTS/maps_tables/calls.csv" "$RESULTS/predict" "${pred[@]}"
-report "$RESULTS/per_step/verified.h5" "$RESULTS/accumulated/verified.h5" "$RESULTS/report"
+# Distinct names, so that the report's labels tell the two replays apart.
+cp "$RESULTS/per_step/verified.h5" "$RESULTS/per_step_replay.h5"
+cp "$RESULTS/accumulated/verified.h5" "$RESULTS/accumulated_replay.h5"
+report "$RESULTS/per_step_replay.h5" "$RESULTS/accumulated_replay.h5" "$RESULTS/report"
+rm "$RESULTS/per_step_replay.h5" "$RESULTS/accumulated_replay.h5"
 
 # Figure: per step, predicted and replayed skipped FLOPs of both schedules, thresholds on y2.
-(cd "$RESULTS" && gnuplot -e "script_dir='$(realpath --relative-to="$RESULTS" "$REPO_DIR/analysis")'; \
-    out_png='calibration.png'; out_svg='calibration.svg'" \
-    "$(realpath --relative-to="$RESULTS" "$EXP_DIR/calibration.gp")") || die "$NAME: gnuplot failed"
+plot "$RESULTS" "$EXP_DIR/calibration.gp" "out_png='calibration.png'; out_svg='calibration.svg'" || die "$NAME: gnuplot failed"
 
 {
     echo "# Calibration: per-step thresholds within an error budget"
@@ -97,4 +100,5 @@ report "$RESULTS/per_step/verified.h5" "$RESULTS/accumulated/verified.h5" "$RESU
     cat "$RESULTS/provenance.txt"
     echo '```'
 } > "$RESULTS/calibration.md"
+scrub "$RESULTS"
 log "$NAME: $RESULTS/calibration.md"

@@ -18,9 +18,21 @@ OUTDIR=${RESULTS_DIR:-experiments/results}
 mkdir -p "$OUTDIR"
 what=${*:-calibrate reference}
 
+# The machine may be shared: wait (up to WAIT_IDLE seconds, default 900) for the 1-minute load
+# average to fall below 0.5, and write the load averages before and after into the file.
+wait_idle() {
+    local waited=0
+    while awk '{ exit !($1 >= 0.5) }' /proc/loadavg && [ "$waited" -lt "${WAIT_IDLE:-900}" ]; do
+        sleep 10
+        waited=$((waited + 10))
+    done
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+}
+
 machine() {
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB memory"
+    echo "- load average (1, 5, 15 min) before: $LOAD_BEFORE; after (the benchmark's own threads included): $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- litelab: $(git rev-parse --short=12 HEAD 2>/dev/null)$(git diff --quiet HEAD -- lib analysis traces experiments/bench_calibrate.c experiments/bench_reference.c 2>/dev/null || echo ' (with local changes)')"
 }
 
@@ -29,6 +41,7 @@ for w in $what; do
     calibrate)
         log=$(mktemp)
         make BUILD="$BUILD" "$BUILD/bench_calibrate" > /dev/null
+        wait_idle
         start=$(date +%s)
         /usr/bin/time -v "$BUILD/bench_calibrate" > "$log" 2> "$log.time"
         wall=$(( $(date +%s) - start ))
@@ -63,6 +76,7 @@ for w in $what; do
     reference)
         log=$(mktemp)
         make BUILD="$BUILD" "$BUILD/bench_reference" > /dev/null
+        wait_idle
         "$BUILD/bench_reference" > "$log"
         {
             echo "# Speed of the CPU reference attention"

@@ -58,7 +58,7 @@ provenance() {
         echo "gpu: ${gpu:-none (CPU backend)}"
         echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //') ($(nproc) cores)"
         echo "os: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
-        echo "mode: $([ "$EXP_SMOKE" = 1 ] && echo 'CPU smoke test (tiny shapes, CPU backend)' || echo 'GPU (CUDA backend)')"
+        echo "mode: ${EXP_MODE:-$([ "$EXP_SMOKE" = 1 ] && echo 'CPU smoke test (tiny shapes, CPU backend)' || echo 'GPU (CUDA backend)')}"
     } > "$file"
 }
 
@@ -127,4 +127,19 @@ main() {
     *)
         die "unknown option '$1' ($0 --help)" ;;
     esac
+}
+
+# plot DIR SCRIPT.gp 'gnuplot -e assignments': runs an experiments/*.gp script inside DIR (its data
+# files are there), with script_dir pointing at analysis/ (style.gp), both relative to DIR.
+plot() {
+    local dir=$1 script=$2 vars=$3 sdir gp
+    sdir=$(realpath --relative-to="$dir" "$REPO_DIR/analysis")
+    gp=$(realpath --relative-to="$dir" "$script")
+    (cd "$dir" && gnuplot -e "script_dir='$sdir'; $vars" "$gp")
+}
+
+# scrub DIR: paths of this checkout in text files under DIR become repository-relative.
+scrub() {
+    grep -rlF "$REPO_DIR/" "$1" --include='*.log' --include='*.txt' --include='*.md' --include='*.csv' \
+        --include='*.json' 2>/dev/null | while read -r f; do sed -i "s#$REPO_DIR/##g" "$f"; done || true
 }

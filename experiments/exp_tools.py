@@ -673,7 +673,8 @@ def cmd_comparison_table(a):
                  % unit)
         fh.write("- Tensor work ratio: executed tensor-core instructions (CUPTI range profiler) x 4096 / executed "
                  "FLOPs (exact accounting), mean over calls: 1.000 when the kernel's tensor work falls exactly "
-                 "with the tiles skipped; n/a where counters were unavailable.\n")
+                 "with the tiles skipped; n/a where counters were off or unavailable, or for wgmma kernels (no "
+                 "per-instruction prediction).\n")
         fh.write("- Tuning pass (`tuning.csv`): each policy at bracketing parameters on a cheaper copy of the "
                  "trajectory (1 layer, 8 heads, one of each head kind of the synthetic pattern); thresholds "
                  "interpolated to the target, static masks (window, radial) the nearest candidate. `lite_schedule` "

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # policy_comparison.sh: every policy of the harness at matched sparsity, error and time side by
 # side, over a Wan2.1-480p-shaped synthetic trajectory (experiments/policy_comparison_wan480p.json:
-# 10 steps x 2 layers, 40 heads, CUPTI runtimes, FLOP ratios, tensor-core counters). This is
+# 10 steps x 2 layers, 40 heads, CUPTI runtimes, exact FLOP ratios, output errors). This is
 # also the GPU experiment of the harness issue: its trace is kept in the results.
 # Results: experiments/results/policy_comparison/.
 #
@@ -74,6 +74,7 @@ finish_part() {
     REPORT_OPTS=(--heatmap-steps "$(masked_steps "$RESULTS/matched.json")")
     report "$RESULTS/matched.h5" "$RESULTS/report"
     $PY "$TOOLS" comparison-table "$1" "$RESULTS"
+    scrub "$RESULTS"
 }
 
 # The steps the experiment records masks at, comma-separated (for the heatmaps).

@@ -64,10 +64,10 @@ finish_part() {
     $PY "$TOOLS" scaling-table "$1" "$RESULTS"
     local title="Time per call against sequence length (B=1, H=40, D=128, bf16)"
     [ "$EXP_SMOKE" = 1 ] && title="Time per call against sequence length (CPU smoke test: tiny shapes)"
-    (cd "$RESULTS" && gnuplot -e "data='scaling.dat'; out_png='scaling.png'; out_svg='scaling.svg'; \
-        script_dir='$(realpath --relative-to="$RESULTS" "$REPO_DIR/analysis")'; plot_title='$title'" \
-        "$(realpath --relative-to="$RESULTS" "$EXP_DIR/scaling.gp")") || die "$NAME: gnuplot failed"
+    plot "$RESULTS" "$EXP_DIR/scaling.gp" \
+        "data='scaling.dat'; out_png='scaling.png'; out_svg='scaling.svg'; plot_title='$title'" || die "$NAME: gnuplot failed"
     log "$NAME: figure $RESULTS/scaling.png"
+    scrub "$RESULTS"
 }
 
 main "$@"

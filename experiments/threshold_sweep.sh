@@ -40,6 +40,7 @@ finish_part() {
         > "$RESULTS/provenance.txt"
     report "$RESULTS/sweep.h5" "$RESULTS/report"
     $PY "$TOOLS" sweep-table "$1" "$RESULTS"
+    scrub "$RESULTS"
 }
 
 main "$@"
