@@ -242,7 +242,7 @@ def cmd_refine(a):
         name = "lite_s%02d_t%s" % (round(100 * target), fmt_t(t))
         chosen.append({"target": target, "threshold": t, "sweep_prediction": s, "how": how, "policy": name})
         pols.append({"name": name, "kind": "lite", "threshold": t})
-    cfg["name"] = cfg.get("name", "ablation").replace("sweep", "refine")
+    cfg["name"] = "ablation_" + cfg["trajectory"].get("synthetic", "trajectory")
     cfg["description"] = ("Ablation at the paper's sparsities: LiteAttention at thresholds chosen from the "
                           "threshold sweep to land on %s sparsity at the last step (%d)."
                           % ("/".join("%d%%" % round(100 * x) for x in TARGETS), last))
