@@ -23,7 +23,7 @@ Sparsity everywhere is the skipped fraction of (query tile, key tile) pairs of a
 1 - tiles_kept / tiles_total, as `litelab bench` reports kept_fraction for its random masks.
 Numbers in the tables come from the CSV files litelab writes (calls.csv of `litelab report`,
 the CSV of `litelab bench`, calibrate's prediction/verification CSVs); the paper's figures come
-from experiments/paper_figures.json.
+from experiments/data/paper_figures.json.
 """
 import argparse
 import csv
@@ -398,7 +398,7 @@ def cmd_matched(a):
 # Tables
 
 def paper():
-    return load_json(os.path.join(HERE, "paper_figures.json"))
+    return load_json(os.path.join(HERE, "data", "paper_figures.json"))
 
 
 def bench_rows(path):
