@@ -34,6 +34,9 @@
 //       slots and one warp writes the row in one flat pass, 32 visits a round
 //       across ranges (the Hopper kernel's writer): fragmented lists (random
 //       masks: ~150 short ranges a row) no longer cost two rounds per range.
+//       Its 7 bytes a visit leave one CTA per SM at Wan 720p (kernels/NOTES.md).
+//   v7: v6 with 5 bytes a visit: no tile sequence, each computed tile's
+//       visit (bit 15 = must-do) leads to its tile through the visit record.
 #include <math.h>
 #include <stdint.h>
 
@@ -58,11 +61,16 @@ namespace ll {
 // decisions go to visit slots, and the row is written by one warp in one flat
 // pass, 32 visits a round across ranges (the Hopper kernel's writer).
 template <int D_, int BN_, int WARPS_, int MT_, bool Q_IN_REGS_, int MIN_BLOCKS_, bool LAZY_RESCALE_ = false,
-          bool EARLY_PREFETCH_ = false, bool STATIC_MEASURE_ = false, bool SEQ_WALK_ = false, bool FLAT_WRITER_ = false>
+          bool EARLY_PREFETCH_ = false, bool STATIC_MEASURE_ = false, bool SEQ_WALK_ = false, bool FLAT_WRITER_ = false,
+          bool COMPACT_VISITS_ = false>
 struct PortableConfig {
     static constexpr int D = D_, BN = BN_, WARPS = WARPS_, MT = MT_, MIN_BLOCKS = MIN_BLOCKS_;
     static constexpr bool Q_IN_REGS = Q_IN_REGS_, LAZY_RESCALE = LAZY_RESCALE_, EARLY_PREFETCH = EARLY_PREFETCH_;
     static constexpr bool STATIC_MEASURE = STATIC_MEASURE_, SEQ_WALK = SEQ_WALK_, FLAT_WRITER = FLAT_WRITER_;
+    // COMPACT_VISITS (with FLAT_WRITER): no tile sequence; each computed tile's
+    // visit (bit 15 = must-do) leads to its tile through the visit record: 5
+    // bytes a visit instead of 7, so two CTAs per SM fit at Wan 720p again.
+    static constexpr bool COMPACT_VISITS = COMPACT_VISITS_;
     static constexpr int THREADS = WARPS * 32;
     static constexpr int BM = WARPS * 16 * MT;
     static constexpr int LD = D + 8;  // shared row pitch in elements: +16 bytes keeps ldmatrix conflict-free
@@ -95,14 +103,27 @@ struct ListSmem {
 __host__ __device__ inline size_t list_visits(int k_tiles) {
     return (size_t)k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
 }
-// The flat writer's arrays behind seq (computed from it where used: fewer live registers).
-__device__ __forceinline__ uint16_t *visit_of(const ListSmem &s, int k_tiles) { return s.seq + list_visits(k_tiles); }
-__device__ __forceinline__ uint16_t *visit_info(const ListSmem &s, int k_tiles) {
-    return s.seq + 2 * list_visits(k_tiles);
+// The flat writer's arrays behind seq (computed from it where used: fewer
+// live registers). COMPACT_VISITS: seq itself is the visit of each computed
+// tile (bit 15 = must-do), and the visit records follow it.
+template <class Cfg>
+__device__ __forceinline__ uint16_t *visit_of(const ListSmem &s, int k_tiles) {
+    return Cfg::COMPACT_VISITS ? s.seq : s.seq + list_visits(k_tiles);
 }
-__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles, bool seq_walk, bool flat = false) {
+template <class Cfg>
+__device__ __forceinline__ uint16_t *visit_info(const ListSmem &s, int k_tiles) {
+    return s.seq + (Cfg::COMPACT_VISITS ? 1 : 2) * list_visits(k_tiles);
+}
+// The key tile of the j-th computed tile (bit 15 of seq is must-do in every layout).
+template <class Cfg>
+__device__ __forceinline__ int seq_tile(const ListSmem &s, int j, int k_tiles) {
+    if (Cfg::COMPACT_VISITS) return visit_info<Cfg>(s, k_tiles)[s.seq[j] & 0x7fff] & 0x7fff;
+    return s.seq[j] & 0x7fff;
+}
+__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles, bool seq_walk, bool flat = false,
+                                                  bool compact = false) {
     size_t head = sizeof(float) * 2 * warps + 16;
-    if (seq_walk) return head + (flat ? 7 : 3) * list_visits(k_tiles);
+    if (seq_walk) return head + (flat ? (compact ? 5 : 7) : 3) * list_visits(k_tiles);
     return head + sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)k_tiles + list_visits(k_tiles);
 }
 // Scratch the sequence walk needs in the K/V buffers for the raw row and flags
@@ -112,7 +133,7 @@ __host__ __device__ inline size_t list_scratch_bytes(int k_tiles, bool flat = fa
     return raw + (flat ? sizeof(int32_t) * (size_t)(k_tiles + 1) : 0);
 }
 __device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles, bool seq_walk,
-                                           bool flat = false) {
+                                           bool flat = false, bool compact = false) {
     ListSmem s = {};
     s.crit = reinterpret_cast<float *>(base);
     s.flag = reinterpret_cast<int *>(base + sizeof(float) * 2 * warps);
@@ -120,7 +141,7 @@ __device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k
     unsigned char *rest = base + sizeof(float) * 2 * warps + 16;
     if (seq_walk) {
         s.seq = reinterpret_cast<uint16_t *>(rest);
-        s.keep_seq = reinterpret_cast<uint8_t *>(s.seq + (flat ? 3 : 1) * list_visits(k_tiles));
+        s.keep_seq = reinterpret_cast<uint8_t *>(s.seq + (flat ? (compact ? 2 : 3) : 1) * list_visits(k_tiles));
     } else {
         s.ranges = reinterpret_cast<int32_t *>(rest);
         s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles + 2);
@@ -139,7 +160,7 @@ __device__ __forceinline__ void decide_keep(const ListSmem &ls, const ll_portabl
     for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
     bool must_do = Cfg::SEQ_WALK ? (ls.seq[j] >> 15) != 0 : a.flags && ls.flags[kt] == TILE_MUST_DO;
     bool negligible = j > 0 && !must_do && crit <= a.threshold;
-    if (Cfg::FLAT_WRITER) ls.keep_seq[visit_of(ls, a.k_tiles)[j]] = !negligible;  // must-skip visits stay 0
+    if (Cfg::FLAT_WRITER) ls.keep_seq[visit_of<Cfg>(ls, a.k_tiles)[j] & 0x7fff] = !negligible;  // must-skip visits stay 0
     else ls.keep_seq[j] = !negligible;
 }
 
@@ -172,7 +193,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
     int32_t *scratch_ranges = reinterpret_cast<int32_t *>(smem);
     uint8_t *scratch_flags = reinterpret_cast<uint8_t *>(scratch_ranges + a.k_tiles + 2);
     if constexpr (SEQ) {
-        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles, true, Cfg::FLAT_WRITER);
+        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles, true, Cfg::FLAT_WRITER, Cfg::COMPACT_VISITS);
         if (a.flags)
             for (int i = tid; i < a.k_tiles; i += THREADS) scratch_flags[i] = a.flags[i];
         if (Cfg::FLAT_WRITER)
@@ -182,7 +203,8 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
         if (warp == 0) {
             int n = Cfg::FLAT_WRITER
                         ? build_visit_seq(scratch_ranges, nranges, a.exclusive, a.flags ? scratch_flags : nullptr,
-                                          ls.seq, visit_info(ls, a.k_tiles), visit_of(ls, a.k_tiles), ls.flag + 2)
+                                          Cfg::COMPACT_VISITS ? nullptr : ls.seq, visit_info<Cfg>(ls, a.k_tiles),
+                                          visit_of<Cfg>(ls, a.k_tiles), ls.flag + 2)
                         : build_visit_seq(scratch_ranges, nranges, a.exclusive, a.flags ? scratch_flags : nullptr,
                                           ls.seq);
             if (lane == 0) *ls.count = n;
@@ -202,7 +224,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
 
     // --- prologue: Q and the first K/V tile in flight together
     load_tile_async<BM, D, LD, THREADS>(s_q, qg, qt * BM, N, token_stride);
-    int cur = SEQ ? (n_visits > 0 ? ls.seq[0] & 0x7fff : -1) : walk.kt;
+    int cur = SEQ ? (n_visits > 0 ? seq_tile<Cfg>(ls, 0, a.k_tiles) : -1) : walk.kt;
     if (cur >= 0) {
         load_tile_async<BN, D, LD, THREADS>(s_kv, kg, cur * BN, N, token_stride);
         load_tile_async<BN, D, LD, THREADS>(s_kv + Cfg::TILE_ELEMS, vg, cur * BN, N, token_stride);
@@ -241,7 +263,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
     while (cur >= 0) {
         int nxt;
         if constexpr (SEQ) {
-            nxt = n_computed + 1 < n_visits ? ls.seq[n_computed + 1] & 0x7fff : -1;
+            nxt = n_computed + 1 < n_visits ? seq_tile<Cfg>(ls, n_computed + 1, a.k_tiles) : -1;
         } else {
             walk.next();
             nxt = walk.kt;
@@ -346,7 +368,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
             }
             __syncwarp();
             if (a.write_list && Cfg::FLAT_WRITER)
-                write_list_row_flat(visit_info(ls, a.k_tiles), ls.keep_seq, ls.flag[2], ranges, flags,
+                write_list_row_flat(visit_info<Cfg>(ls, a.k_tiles), ls.keep_seq, ls.flag[2], ranges, flags,
                                     reinterpret_cast<int32_t *>(scratch_flags + ((a.k_tiles + 3) & ~3)), a.k_tiles + 1,
                                     a.write_list + list_row * a.row_ints, a.row_ints - 1, a.error, b, h, qt);
             else if (a.write_list)
@@ -410,11 +432,15 @@ using V5D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true>;
 using V6D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true, true, true>;
 using V6D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true, true, true>;
 using V6D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true, true>;
+using V7D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true, true, true, true>;
+using V7D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true, true, true, true>;
+using V7D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true, true, true>;
 
 template <class Cfg>
 static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream) {
     bool skip = a->read_list != nullptr;
-    size_t smem = Cfg::KV_BYTES + (skip ? list_smem_bytes(Cfg::WARPS, a->k_tiles, Cfg::SEQ_WALK, Cfg::FLAT_WRITER) : 0);
+    size_t smem = Cfg::KV_BYTES +
+                  (skip ? list_smem_bytes(Cfg::WARPS, a->k_tiles, Cfg::SEQ_WALK, Cfg::FLAT_WRITER, Cfg::COMPACT_VISITS) : 0);
     void (*kernel)(const ll_portable_args);
     if (a->fp16)
         kernel = skip ? portable_attention_kernel<Cfg, fp16_tag, true> : portable_attention_kernel<Cfg, fp16_tag, false>;
@@ -435,7 +461,7 @@ static size_t smem_for(int D, int k_tiles, bool skip) {
     if (!skip) return kv;
     if (C128::SEQ_WALK && (list_visits(k_tiles) > 0x7fff || list_scratch_bytes(k_tiles, C128::FLAT_WRITER) > kv))
         return SIZE_MAX;
-    return kv + list_smem_bytes(C128::WARPS, k_tiles, C128::SEQ_WALK, C128::FLAT_WRITER);
+    return kv + list_smem_bytes(C128::WARPS, k_tiles, C128::SEQ_WALK, C128::FLAT_WRITER, C128::COMPACT_VISITS);
 }
 
 }  // namespace ll
@@ -452,6 +478,7 @@ const char *ll_portable_version_summary(int version) {
     case 4: return "v4: v2 + lazy O rescale, criterion always measured in skip kernels (no runtime switch)";
     case 5: return "v5: v4 + visiting order unrolled once into shared memory (no range walk in the loop)";
     case 6: return "v6: v5 + every visit recorded, keep per visit, one-pass flat list writer (32 visits a round)";
+    case 7: return "v7: v6 with 5 bytes a visit (no tile sequence: tiles through the visit records), two CTAs/SM at Wan 720p";
     }
     return nullptr;
 }
@@ -465,6 +492,7 @@ bool ll_portable_tiling(int version, int D, int *block_m, int *block_n) {
     case 4: *block_m = V4D128::BM; *block_n = V4D128::BN; return true;
     case 5: *block_m = V5D128::BM; *block_n = V5D128::BN; return true;
     case 6: *block_m = V6D128::BM; *block_n = V6D128::BN; return true;
+    case 7: *block_m = V7D128::BM; *block_n = V7D128::BN; return true;
     }
     return false;
 }
@@ -477,6 +505,7 @@ size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip) {
     case 4: return smem_for<V4D64, V4D96, V4D128>(D, k_tiles, skip);
     case 5: return smem_for<V5D64, V5D96, V5D128>(D, k_tiles, skip);
     case 6: return smem_for<V6D64, V6D96, V6D128>(D, k_tiles, skip);
+    case 7: return smem_for<V7D64, V7D96, V7D128>(D, k_tiles, skip);
     }
     return 0;
 }
@@ -512,6 +541,11 @@ cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStrea
         if (a->D == 64) return launch_config<V6D64>(a, stream);
         if (a->D == 96) return launch_config<V6D96>(a, stream);
         if (a->D == 128) return launch_config<V6D128>(a, stream);
+        break;
+    case 7:
+        if (a->D == 64) return launch_config<V7D64>(a, stream);
+        if (a->D == 96) return launch_config<V7D96>(a, stream);
+        if (a->D == 128) return launch_config<V7D128>(a, stream);
         break;
     }
     return cudaErrorInvalidValue;

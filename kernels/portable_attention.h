@@ -35,7 +35,7 @@ struct ll_portable_args {
 
 // Versions of the portable kernel, kept runnable side by side (see
 // kernels/NOTES.md for what each changed and measured). 0 picks the default.
-enum { LL_PORTABLE_DEFAULT_VERSION = 5, LL_PORTABLE_VERSIONS = 6 };
+enum { LL_PORTABLE_DEFAULT_VERSION = 5, LL_PORTABLE_VERSIONS = 7 };
 const char *ll_portable_version_summary(int version);
 // Tile sizes of a version for head dim D; false for an unknown version or D.
 bool ll_portable_tiling(int version, int D, int *block_m, int *block_n);

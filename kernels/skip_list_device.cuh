@@ -111,6 +111,7 @@ struct TileWalk {
 // With visit_info (write_list_row_flat's input), every visit is recorded too,
 // must-skip ones included: tile | 0x8000 on the last visit of its range, and
 // visit_of[j] = the visit of the j-th computed tile; *n_visits their count.
+// seq may then be NULL: visit_of[j] gets the must-do bit (15) instead.
 __device__ inline int build_visit_seq(const int32_t *ranges, int nranges, int exclusive, const uint8_t *flags,
                                       uint16_t *seq, uint16_t *visit_info = nullptr, uint16_t *visit_of = nullptr,
                                       int *n_visits = nullptr) {
@@ -128,8 +129,10 @@ __device__ inline int build_visit_seq(const int32_t *ranges, int nranges, int ex
             if (visit_info && visit) visit_info[visits + lane] = (uint16_t)(kt | (kt == last ? 0x8000 : 0));
             if (computed) {
                 int slot = count + __popc(mask & ((1u << lane) - 1u));
-                seq[slot] = (uint16_t)(kt | (f == TILE_MUST_DO ? 0x8000 : 0));
-                if (visit_of) visit_of[slot] = (uint16_t)(visits + lane);
+                uint16_t must_do = f == TILE_MUST_DO ? 0x8000 : 0;
+                if (seq) seq[slot] = (uint16_t)(kt | must_do);
+                // without seq, visit_of carries the must-do bit instead
+                if (visit_of) visit_of[slot] = (uint16_t)((visits + lane) | (seq ? 0 : must_do));
             }
             count += __popc(mask);
             visits += min(32, hi - last + 1);

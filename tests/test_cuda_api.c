@@ -62,8 +62,8 @@ static void test_versions(void) {
     CU_ASSERT_EQUAL(ll_cuda_portable_version(), 1);
     CU_ASSERT_EQUAL(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &t, &err), LL_OK);
     CU_ASSERT_EQUAL(t.block_n, 128);
-    for (int v = 1; v <= 6; v++) CU_ASSERT_PTR_NOT_NULL(ll_cuda_portable_version_summary(v));
-    CU_ASSERT_PTR_NULL(ll_cuda_portable_version_summary(7));
+    for (int v = 1; v <= 7; v++) CU_ASSERT_PTR_NOT_NULL(ll_cuda_portable_version_summary(v));
+    CU_ASSERT_PTR_NULL(ll_cuda_portable_version_summary(8));
     CU_ASSERT_PTR_NULL(ll_cuda_portable_version_summary(-1));
     for (int v = 1; v <= 5; v++) {
         CU_ASSERT_PTR_NOT_NULL(ll_cuda_hopper_version_summary(v));
@@ -73,8 +73,8 @@ static void test_versions(void) {
     CU_ASSERT_PTR_NULL(ll_cuda_hopper_version_summary(6));
     CU_ASSERT_EQUAL(ll_cuda_select_hopper_version(6, &err), LL_ERR_INVALID);
     CU_ASSERT_EQUAL(ll_cuda_select_hopper_version(0, &err), LL_OK);
-    CU_ASSERT_EQUAL(ll_cuda_select_portable_version(7, &err), LL_ERR_INVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "version 7"));
+    CU_ASSERT_EQUAL(ll_cuda_select_portable_version(8, &err), LL_ERR_INVALID);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "version 8"));
     CU_ASSERT_EQUAL(ll_cuda_portable_version(), 1);  // a refused choice changes nothing
     CU_ASSERT_EQUAL(ll_cuda_select_portable_version(0, &err), LL_OK);
     CU_ASSERT_EQUAL(ll_cuda_portable_version(), 5);
