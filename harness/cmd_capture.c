@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "backend.h"
 #include "commands.h"
 #include "config.h"
@@ -168,6 +170,7 @@ static ll_status capture(const capture_options *o, ll_error *err) {
         spec.dtype = -1;
     }
     ll_status s = LL_OK;
+    char *cmdline = NULL;  // the config record when there is no experiment file
     if (o->backend) s = ll_backend_kind_parse(o->backend, &bo.want, err);
     if (s == LL_OK && o->tiling) s = parse_tiling(o->tiling, &bo.tiling_mode, &bo.tiling, err);
 
@@ -200,10 +203,16 @@ static ll_status capture(const capture_options *o, ll_error *err) {
         memset(&m, 0, sizeof m);
         ll_backend_provenance(be, &m);
         snprintf(m.counters_status, sizeof m.counters_status, "off (litelab capture)");
-        char cmdline[512];
-        snprintf(cmdline, sizeof cmdline,
-                 "{\"command\":\"capture\",\"experiment\":\"%s\",\"steps\":\"%s\",\"layers\":\"%s\"}",
-                 o->experiment ? o->experiment : "", o->steps ? o->steps : "all", o->layers ? o->layers : "all");
+        // Without an experiment file, the command line is the config (cJSON escapes it).
+        cJSON *cmd = o->experiment ? NULL : cJSON_CreateObject();
+        if (cmd) {
+            cJSON_AddStringToObject(cmd, "command", "capture");
+            cJSON_AddStringToObject(cmd, "steps", o->steps ? o->steps : "all");
+            cJSON_AddStringToObject(cmd, "layers", o->layers ? o->layers : "all");
+            cmdline = cJSON_PrintUnformatted(cmd);
+            cJSON_Delete(cmd);
+        }
+        if (!o->experiment && !cmdline) s = ll_fail(err, LL_ERR_NOMEM, "capture: out of memory for the config record");
         m.config_json = o->experiment ? cfg.json_text : cmdline;
         snprintf(m.experiment, sizeof m.experiment, "capture");
         snprintf(m.trajectory, sizeof m.trajectory, "%s", info.description);
@@ -217,7 +226,7 @@ static ll_status capture(const capture_options *o, ll_error *err) {
         m.encoding = LL_END_EXCLUSIVE;
         m.softmax_scale = ll_softmax_scale(&p);
         ll_trace_policy dense = {.name = "dense", .kind = "dense", .params_json = "{}"};
-        s = ll_trace_create(o->output, &m, &dense, 1, &w, err);
+        if (s == LL_OK) s = ll_trace_create(o->output, &m, &dense, 1, &w, err);
     }
     int cuda = be && ll_backend_kind_of(be) == LL_BACKEND_CUDA;
     int last = -1;
@@ -263,6 +272,7 @@ static ll_status capture(const capture_options *o, ll_error *err) {
     free(k);
     free(v);
     ll_tile_map_free(&map);
+    cJSON_free(cmdline);
     free(steps.items);
     free(layers.items);
     ll_backend_destroy(be);
