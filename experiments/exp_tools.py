@@ -671,10 +671,11 @@ def cmd_comparison_table(a):
         fh.write("- Time: %s, mean per call; speedup = dense / this. `dynamic` is timed on its replay pass only "
                  "(the probe pass that finds the step's mask is left out: a lower bound for a per-step method).\n"
                  % unit)
-        fh.write("- Tensor work ratio: executed tensor-core instructions (CUPTI range profiler) x 4096 / executed "
-                 "FLOPs (exact accounting), mean over calls: 1.000 when the kernel's tensor work falls exactly "
-                 "with the tiles skipped; n/a where counters were off or unavailable, or for wgmma kernels (no "
-                 "per-instruction prediction).\n")
+        fh.write("- Tensor work ratio: executed tensor-core instructions (CUPTI range profiler) over the count "
+                 "the kernel issues for the tiles it computes (portable: one m16n8k16 per 4096 executed FLOPs; "
+                 "Hopper: its fixed wgmma count per computed tile), mean over calls: 1.000 when the kernel's "
+                 "tensor work falls exactly with the tiles skipped; n/a where counters were off (the experiment's "
+                 "`counters` key: each profiled call runs the kernel once more) or unavailable.\n")
         fh.write("- Tuning pass (`tuning.csv`): each policy at bracketing parameters on a cheaper copy of the "
                  "trajectory (1 layer, 8 heads, one of each head kind of the synthetic pattern); thresholds "
                  "interpolated to the target, static masks (window, radial) the nearest candidate. `lite_schedule` "

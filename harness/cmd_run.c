@@ -330,7 +330,7 @@ static ll_status record_rows(run_ctx *r, int pi, int step, int layer, const ll_p
         ll_attn_params p = r->params;
         p.threshold = call->write ? call->threshold : -INFINITY;
         p.key_tile_flags = call->read ? r->key_flags : NULL;
-        ratio = ll_backend_tensor_work_ratio(r->backend, &p, call->read, call->write, f.executed);
+        ratio = ll_backend_tensor_work_ratio(r->backend, &p, call->read, call->write, &f);
     }
     ll_trace_call row = {
         .policy = pi, .step = step, .layer = layer, .head = -1, .threshold = call->threshold,

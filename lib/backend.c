@@ -315,8 +315,8 @@ ll_status ll_backend_counters_open(ll_backend *b, char *status, size_t len) {
 }
 
 double ll_backend_tensor_work_ratio(ll_backend *b, const ll_attn_params *p, const ll_skip_list *read,
-                                   ll_skip_list *write, uint64_t flops_executed) {
-    if (!b->counters || flops_executed == 0) return NAN;
+                                   ll_skip_list *write, const ll_flops *work) {
+    if (!b->counters || !work || work->executed == 0) return NAN;
     ll_error e;
     int nm = ll_gpu_counters_n_metrics(b->counters);
     double values[64 * LL_GPU_COUNTERS_MAX_METRICS];
@@ -343,6 +343,13 @@ double ll_backend_tensor_work_ratio(ll_backend *b, const ll_attn_params *p, cons
         }
     }
     b->out_on_host = 0;
-    if (gmma > 0) return NAN;  // wgmma FLOPs per instruction depend on the kernel's N: no prediction
-    return hmma * 4096.0 / (double)flops_executed;
+    if (gmma > 0) {
+        // The Hopper kernel: the gmma counter adds 2 per warp for every wgmma
+        // m64nNk16, whatever N (measured on an H200, kernels/NOTES.md), and a
+        // computed 128 x 128 tile takes D/16 (Q K^T) + block_n/16 (P V) of them
+        // in each of 2 consumer warpgroups of 4 warps, padding columns included.
+        double per_tile = 2.0 * 4.0 * 2.0 * (p->shape.D / 16 + p->tiling.block_n / 16);
+        return work->tiles_kept ? gmma / (per_tile * (double)work->tiles_kept) : NAN;
+    }
+    return hmma * 4096.0 / (double)work->executed;  // one m16n8k16 mma.sync: 4096 FLOPs
 }

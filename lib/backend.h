@@ -12,6 +12,7 @@
 #include "common.h"
 #include "cuda_attention.h"
 #include "error_metrics.h"
+#include "flops.h"
 #include "reference_attention.h"
 #include "skip_list.h"
 #include "tile_maps.h"
@@ -71,13 +72,14 @@ ll_tensor_view ll_backend_reference(const ll_backend *b);
 ll_status ll_backend_tile_map(ll_backend *b, const ll_attn_params *p, ll_tile_map *out, ll_error *err);
 
 // Tensor-pipe counters (GPU only, lib/gpu_counters.h): re-runs the call under
-// the CUPTI profiler and returns measured / predicted tensor-core work, the
-// prediction being one mma.sync m16n8k16 (4096 FLOPs) per 4096 executed FLOPs.
-// counters_status receives "ok" or why counters are unavailable; then the
-// ratio is NAN and the run goes on.
+// the CUPTI profiler and returns measured / predicted tensor-core work. The
+// prediction: portable kernel, one mma.sync m16n8k16 (4096 FLOPs) per 4096
+// executed FLOPs; Hopper kernel, its fixed count of wgmma per computed tile
+// (work->tiles_kept). counters_status receives "ok" or why counters are
+// unavailable; then the ratio is NAN and the run goes on.
 ll_status ll_backend_counters_open(ll_backend *b, char *status, size_t len);
 double ll_backend_tensor_work_ratio(ll_backend *b, const ll_attn_params *p, const ll_skip_list *read,
-                                    ll_skip_list *write, uint64_t flops_executed);
+                                    ll_skip_list *write, const ll_flops *work);
 
 #ifdef __cplusplus
 }
