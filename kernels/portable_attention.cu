@@ -185,8 +185,8 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
 
     // --- the read list (skip mode) or the single dense range
     constexpr bool SEQ = SKIP && Cfg::SEQ_WALK;
-    TileWalk walk;
-    ListSmem ls;
+    TileWalk walk{};  // used by the range-walk paths only
+    ListSmem ls{};
     int nranges = 0, n_visits = 0;
     const size_t list_row = ((size_t)b * a.H + h) * a.q_tiles + qt;
     // (SEQ_WALK) the raw row and flags pass through the K/V buffers
