@@ -545,6 +545,10 @@ const char *ll_hopper_version_summary(int version) {
 
 bool ll_hopper_supports(int D) { return D == 64 || D == 128; }
 
+double ll_hopper_gmma_units_per_tile(int D) {
+    return 2.0 * 4.0 * 2.0 * (D / 16 + V1D128::BN / 16);  // warpgroups x warps x units per wgmma x wgmma
+}
+
 bool ll_hopper_tiling(int version, int D, int *block_m, int *block_n) {
     if (!ll_hopper_supports(D) || !ll_hopper_version_summary(version)) return false;
     *block_m = V1D128::BM;

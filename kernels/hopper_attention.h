@@ -22,6 +22,11 @@ bool ll_hopper_tiling(int version, int D, int *block_m, int *block_n);
 // Dynamic shared memory of a launch; SIZE_MAX when k_tiles is beyond what the
 // list buffers can index (15-bit visit indices: 21844 key tiles).
 size_t ll_hopper_smem_bytes(int version, int D, int k_tiles, bool skip);
+// Units the gmma tensor-pipe counter adds per computed tile: it counts 2 per
+// warp for every wgmma m64nNk16 whatever N (measured on an H200,
+// experiments/results/hopper_dev/run6_hopper_counters.log), and a tile takes
+// D/16 (Q K^T) + 128/16 (P V) of them in each of 2 consumer warpgroups of 4 warps.
+double ll_hopper_gmma_units_per_tile(int D);
 // Builds the TMA descriptors, orders the query tiles (versions >= 2, skip
 // mode: longest kept work first) and launches on `stream`. Returns the first
 // failing call's error; *what (may be NULL) names the step that failed.

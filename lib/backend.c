@@ -343,13 +343,9 @@ double ll_backend_tensor_work_ratio(ll_backend *b, const ll_attn_params *p, cons
         }
     }
     b->out_on_host = 0;
-    if (gmma > 0) {
-        // The Hopper kernel: the gmma counter adds 2 per warp for every wgmma
-        // m64nNk16, whatever N (measured on an H200, kernels/NOTES.md), and a
-        // computed 128 x 128 tile takes D/16 (Q K^T) + block_n/16 (P V) of them
-        // in each of 2 consumer warpgroups of 4 warps, padding columns included.
-        double per_tile = 2.0 * 4.0 * 2.0 * (p->shape.D / 16 + p->tiling.block_n / 16);
-        return work->tiles_kept ? gmma / (per_tile * (double)work->tiles_kept) : NAN;
+    if (gmma > 0) {  // wgmma: a fixed count per computed tile, padding columns included
+        double per_tile = ll_cuda_gmma_units_per_tile(b->variant, p->shape.D);
+        return per_tile > 0 && work->tiles_kept ? gmma / (per_tile * (double)work->tiles_kept) : NAN;
     }
     return hmma * 4096.0 / (double)work->executed;  // one m16n8k16 mma.sync: 4096 FLOPs
 }

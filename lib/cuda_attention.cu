@@ -437,6 +437,10 @@ ll_status ll_cuda_tile_map(const ll_attn_params *p, const uint16_t *q, const uin
     return st;
 }
 
+double ll_cuda_gmma_units_per_tile(ll_kernel_variant v, int D) {
+    return v == LL_KERNEL_HOPPER && ll_hopper_supports(D) ? ll_hopper_gmma_units_per_tile(D) : 0.0;
+}
+
 // ---------------------------------------------------------------------------
 // The mma.sync ceiling
 

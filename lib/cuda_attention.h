@@ -101,6 +101,11 @@ const char *ll_cuda_hopper_version_summary(int version);  // NULL if unknown
 ll_status ll_cuda_tile_map(const ll_attn_params *p, const uint16_t *q, const uint16_t *k, ll_tile_map *out,
                            ll_error *err);
 
+// Tensor-pipe work the kernel issues per computed tile, in the units of the
+// gmma counter (Hopper kernel; lib/backend.c turns counts into measured /
+// predicted). 0 for a variant without such a fixed count.
+double ll_cuda_gmma_units_per_tile(ll_kernel_variant v, int D);
+
 // The tensor-core ceiling of the portable kernel's instruction on this GPU:
 // back-to-back mma.sync m16n8k16 bf16 from registers, timed with CUDA events
 // (median of 5). A reference figure for the kernel's efficiency, not a kernel.
