@@ -311,6 +311,12 @@ static ll_status validate_forward(ll_kernel_variant variant, const ll_attn_param
     if (p->shape.H > 65535 || p->shape.B > 65535)
         return ll_fail(err, LL_ERR_INVALID, "CUDA attention: B=%d and H=%d must be <= 65535 (grid limits)",
                        p->shape.B, p->shape.H);
+    int k_tiles = ll_k_tiles(&p->shape, &p->tiling);
+    if (a->read_list && ll_skip_list_row_len(k_tiles) < 3)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "CUDA attention: N=%d gives %d key tile(s) of %d; a list row of %d ints cannot hold the full "
+                       "list [2, start, end] (skip_list.h layout): use dense mode",
+                       p->shape.N, k_tiles, p->tiling.block_n, ll_skip_list_row_len(k_tiles));
     return LL_OK;
 }
 
@@ -341,11 +347,6 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     k.q_tiles = ll_q_tiles(s, &p->tiling);
     k.k_tiles = ll_k_tiles(s, &p->tiling);
     k.row_ints = ll_skip_list_row_len(k.k_tiles);
-    if (a->read_list && k.row_ints < 3)
-        return ll_fail(err, LL_ERR_INVALID,
-                       "CUDA attention: N=%d gives %d key tile(s) of %d; a list row of %d ints cannot hold the full "
-                       "list [2, start, end] (skip_list.h layout): use dense mode",
-                       s->N, k.k_tiles, p->tiling.block_n, k.row_ints);
     if ((size_t)s->B * s->H * k.q_tiles > INT32_MAX)
         return ll_fail(err, LL_ERR_INVALID, "CUDA attention: B*H*q_tiles = %zu query tiles exceed one launch",
                        (size_t)s->B * s->H * k.q_tiles);
