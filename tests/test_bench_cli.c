@@ -1,5 +1,6 @@
 // test_bench_cli.c: `litelab bench` from the outside: --help, usage errors
-// (exit 2, the message names the option) and, on a machine without a GPU,
+// (exit 2, the message names the option), a bad CSV target (found before
+// the GPU is looked for) and, on a machine without a GPU,
 // the clean "no usable GPU" failure (exit 7, no CSV left behind). Also the
 // CUPTI timer's own no-GPU answer. Runs ../build/litelab (make test builds it).
 #include <CUnit/CUnit.h>
@@ -79,6 +80,29 @@ static void test_usage_errors(void) {
     }
 }
 
+// The CSV target is checked before the GPU is looked for, so these answers
+// are the same on every machine (and no file is created or touched).
+static void test_csv_target_checked_first(void) {
+    char dir[] = "/tmp/litelab_bench_csv_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char foreign[128], args[512];
+    snprintf(foreign, sizeof foreign, "%s/foreign.csv", dir);
+    FILE *f = fopen(foreign, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("a,b,c\n1,2,3\n", f);
+    fclose(f);
+    static char out[16384];
+    snprintf(args, sizeof args, "bench --append -o %s", foreign);
+    CU_ASSERT_EQUAL(run_cli(args, out, sizeof out), 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "foreign.csv"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "header"));
+    snprintf(args, sizeof args, "bench -o %s/no_such_folder/x.csv", dir);
+    CU_ASSERT_EQUAL(run_cli(args, out, sizeof out), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "no_such_folder"));
+    snprintf(args, sizeof args, "grep -c . %s/foreign.csv | grep -qx 2 && rm -r %s", dir, dir);
+    CU_ASSERT_EQUAL(system(args), 0);  // the foreign file is untouched
+}
+
 static void test_no_gpu_fails_cleanly(void) {
     if (gpu_present()) {  // with a GPU this would start a real benchmark
         CU_PASS("a GPU is present: the no-GPU path cannot be exercised here");
@@ -137,6 +161,7 @@ int register_bench_cli_suite(void) {
     if (!s) return CU_get_error();
     if (!CU_add_test(s, "bench --help", test_help) ||
         !CU_add_test(s, "usage errors exit 2 and name the option", test_usage_errors) ||
+        !CU_add_test(s, "CSV target checked before the GPU", test_csv_target_checked_first) ||
         !CU_add_test(s, "no GPU: exit 7, clear message, no CSV", test_no_gpu_fails_cleanly) ||
         !CU_add_test(s, "gpu timer without work", test_timer_without_work))
         return CU_get_error();
