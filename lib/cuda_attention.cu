@@ -42,14 +42,7 @@ static const float LOG2E = 1.44269504088896341f;
 // ---------------------------------------------------------------------------
 // Device discovery
 
-const char *ll_kernel_variant_name(ll_kernel_variant v) {
-    switch (v) {
-    case LL_KERNEL_AUTO: return "auto";
-    case LL_KERNEL_PORTABLE: return "portable";
-    case LL_KERNEL_HOPPER: return "hopper";
-    }
-    return "unknown";
-}
+int ll_cuda_built(void) { return 1; }
 
 ll_status ll_cuda_probe(char *gpu_name, size_t len, int *sm_major, int *sm_minor, ll_error *err) {
     if (gpu_name && len) gpu_name[0] = '\0';
@@ -94,6 +87,20 @@ static ll_status require_gpu(ll_error *err) {
     if (status != LL_OK) {
         if (err) *err = saved;
         return status;
+    }
+    return LL_OK;
+}
+
+ll_status ll_cuda_environment_get(ll_cuda_environment *out, ll_error *err) {
+    if (!out) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_environment_get: NULL result");
+    memset(out, 0, sizeof *out);
+    if (cudaRuntimeGetVersion(&out->runtime_version) != cudaSuccess) out->runtime_version = 0;
+    if (cudaDriverGetVersion(&out->driver_version) != cudaSuccess) out->driver_version = 0;
+    int dev = 0, khz = 0;
+    if (g_sm_major == 0) return LL_OK;  // no GPU in use by this process: no device touched here
+    if (cudaGetDevice(&dev) == cudaSuccess) {
+        if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, dev) == cudaSuccess) out->sm_clock_mhz = khz / 1000;
+        if (cudaDeviceGetAttribute(&khz, cudaDevAttrMemoryClockRate, dev) == cudaSuccess) out->mem_clock_mhz = khz / 1000;
     }
     return LL_OK;
 }
