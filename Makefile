@@ -143,8 +143,9 @@ test: $(BUILD)/test_litelab $(BUILD)/litelab $(BENCH_PROGRAMS) $(GPU_PROGRAMS)
 # AddressSanitizer + UndefinedBehaviorSanitizer over the C code and the CUnit suites (and the
 # CLI they run), in $(ASAN_BUILD)/ through CFLAGS and LDFLAGS; the CUDA objects come from
 # $(BUILD)/, built normally. tests/sanitizer/run_suites.sh fails on any report of any process
-# (UBSan's reach its log through tests/sanitizer/ubsan_report_log.c).
-SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# (UBSan's reach its log through tests/sanitizer/ubsan_report_log.c). float-cast-overflow (a
+# float out of an integer's range, NaN included, cast to it) is not part of GCC's "undefined".
+SANITIZE_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 test-asan: $(DEPS_STAMP)
 	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CUDA_BUILD=$(BUILD) CUDA=$(CUDA) \
 	  CFLAGS="-O1 -g $(SANITIZE_FLAGS)" LDFLAGS="$(LDFLAGS) $(SANITIZE_FLAGS)" \

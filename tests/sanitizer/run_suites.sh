@@ -13,7 +13,7 @@ rm -rf "$logs"
 mkdir -p "$logs"
 # protect_shadow_gap=0: on a GPU machine the CUDA driver maps memory where ASan keeps its
 # shadow gap; without a driver it changes nothing.
-export ASAN_OPTIONS="detect_leaks=1:protect_shadow_gap=0:check_initialization_order=1:log_path=$logs/asan"
+export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:protect_shadow_gap=0:log_path=$logs/asan"
 export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LITELAB_UBSAN_LOG_DIR=$logs  # tests/sanitizer/ubsan_report_log.c
