@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# experiment_scripts_help.sh: every experiments/*.sh honours --help: exit 0, its usage printed
+# experiment_scripts_help.sh: every experiments/*.sh (and *.py) honours --help: exit 0, its usage printed
 # (a "usage:" line naming the script), and nothing else done. Without a build (LITELAB points
 # nowhere), with LITELAB_RESULTS, TMPDIR and OUT pointing into an empty sandbox: nothing may
 # appear there, and nothing under experiments/results/ or results/ may change. An unknown
@@ -19,12 +19,14 @@ mkdir -p "$sandbox/results" "$sandbox/tmp"
 before=$(snapshot)
 
 n=0
-for script in experiments/*.sh; do
+for script in experiments/*.sh experiments/*.py; do
     name=$(basename "$script")
+    run=bash
+    case "$name" in *.py) run=python3 ;; esac
     for args in --help --no-such-option; do
         rc=0
         LITELAB=/nonexistent/litelab LITELAB_RESULTS="$sandbox/results" TMPDIR="$sandbox/tmp" \
-            OUT="$sandbox/out" timeout 60 bash "$script" "$args" > "$sandbox/stdout" 2> "$sandbox/stderr" || rc=$?
+            OUT="$sandbox/out" timeout 60 "$run" "$script" "$args" > "$sandbox/stdout" 2> "$sandbox/stderr" || rc=$?
         if [ "$args" = --help ]; then
             [ "$rc" -eq 0 ] || fail "$name --help exited $rc: $(head -3 "$sandbox/stderr")"
             grep -q "usage: .*$name" "$sandbox/stdout" || fail "$name --help prints no 'usage: ... $name' line"
@@ -49,4 +51,4 @@ root() { (unset LITELAB_RESULTS EXP_COMMIT_RESULTS; cd "$1"; env "${@:2}" bash -
 git -C "$repo" check-ignore -q results/x 2>/dev/null || [ ! -d "$repo/.git" ] || fail "results/ is not ignored by git"
 
 [ "$failed" = 0 ] || exit 1
-echo "experiment_scripts_help.sh: $n runs of $(ls experiments/*.sh | wc -l) scripts: --help and bad options did nothing else"
+echo "experiment_scripts_help.sh: $n runs of $(ls experiments/*.sh experiments/*.py | wc -l) scripts: --help and bad options did nothing else"
