@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# experiment_scripts_help.sh: every experiments/*.sh (and *.py) honours --help: exit 0, its usage printed
-# (a "usage:" line naming the script), and nothing else done. Without a build (LITELAB points
+# experiment_scripts_help.sh: every experiment script (experiments/*.sh, experiments/*/*.sh and
+# experiments/*.py; the DiT's Python programs in experiments/dit need torch and are left out)
+# honours --help: exit 0, its usage printed (a "usage:" line naming the script), and nothing
+# else done. Without a build (LITELAB points
 # nowhere), with LITELAB_RESULTS, TMPDIR and OUT pointing into an empty sandbox: nothing may
 # appear there, and nothing under experiments/results/ or results/ may change. An unknown
 # option is refused the same way (exit 2, nothing done). Then the results folder the scripts
@@ -19,7 +21,8 @@ mkdir -p "$sandbox/results" "$sandbox/tmp"
 before=$(snapshot)
 
 n=0
-for script in experiments/*.sh experiments/*.py; do
+scripts=(experiments/*.sh experiments/*/*.sh experiments/*.py)
+for script in "${scripts[@]}"; do
     name=$(basename "$script")
     run=bash
     case "$name" in *.py) run=python3 ;; esac
@@ -51,4 +54,4 @@ root() { (unset LITELAB_RESULTS EXP_COMMIT_RESULTS; cd "$1"; env "${@:2}" bash -
 git -C "$repo" check-ignore -q results/x 2>/dev/null || [ ! -d "$repo/.git" ] || fail "results/ is not ignored by git"
 
 [ "$failed" = 0 ] || exit 1
-echo "experiment_scripts_help.sh: $n runs of $(ls experiments/*.sh experiments/*.py | wc -l) scripts: --help and bad options did nothing else"
+echo "experiment_scripts_help.sh: $n runs of ${#scripts[@]} scripts: --help and bad options did nothing else"
