@@ -3,6 +3,8 @@
 # LiteAttention kernel), prepared on the build machine and carried to the GPU machine, which
 # has no network. Nothing of theirs is committed: this script fetches and packs them.
 #
+#   usage: experiments/peers.sh prepare DIR [KIT] | unpack DIR | --help
+#
 #   experiments/peers.sh prepare DIR [KIT]   build machine: DIR/fa3 from the PyPI wheel fa3-fwd
 #                                            0.0.3, DIR/production from the peer kit KIT (default
 #                                            ../shared/peers/liteattention: its Python package and
@@ -16,7 +18,7 @@
 # experiments/bench_peers.py finds the peers through those variables (or --fa3-path,
 # --production-path) and skips each with a message when it is absent.
 set -euo pipefail
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in
 -h|--help) usage; exit 0 ;;
