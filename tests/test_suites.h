@@ -49,6 +49,7 @@ int register_run_suite(void);
 int register_bench_cases_suite(void);
 int register_bench_cli_suite(void);
 int register_gpu_paths_suite(void);
+int register_walk_order_suite(void);
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
@@ -72,5 +73,6 @@ static test_suite_fn const test_suites[] = {
     register_bench_cases_suite,
     register_bench_cli_suite,
     register_gpu_paths_suite,
+    register_walk_order_suite,
 };
 static const int n_test_suites = (int)(sizeof test_suites / sizeof test_suites[0]);
