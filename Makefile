@@ -10,7 +10,7 @@ NVCC      ?= $(CUDA_HOME)/bin/nvcc
 CC        ?= gcc
 BUILD     ?= build
 
-DEB_PACKAGES := libhdf5-dev hdf5-tools libcunit1-dev gnuplot-nox libcjson-dev pkg-config
+DEB_PACKAGES := libhdf5-dev hdf5-tools libcunit1-dev gnuplot-nox libcjson-dev pkg-config libpng-dev
 HDF5_CFLAGS  := -I/usr/include/hdf5/serial
 HDF5_LIBS    := -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5
 CJSON_CFLAGS := -I/usr/include/cjson
@@ -84,8 +84,9 @@ $(BUILD)/litelab: $(HARNESS_OBJ) $(BUILD)/liblitelab.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
 $(TEST_OBJ): CFLAGS += -DLITELAB='"../$(BUILD)/litelab"'
+# libpng: the figure suites decode the PNGs the report draws (tests/figure_check.c).
 $(BUILD)/test_litelab: $(TEST_OBJ) $(BUILD)/liblitelab.a
-	$(CC) -o $@ $^ -lcunit $(LDLIBS)
+	$(CC) -o $@ $^ -lcunit -lpng $(LDLIBS)
 
 $(BUILD)/gpu_test: $(GPU_TEST_OBJ) $(BUILD)/liblitelab.a
 	$(CC) -o $@ $^ $(LDLIBS)

@@ -1,12 +1,16 @@
 # skipped_per_step.gp: the skipped-FLOP fraction of each denoising step, per
 # policy ("skips accumulate"). Inputs: data (blocks: step skipped_ratio),
-# n_series, title0.., plot_title, out_png, out_svg, script_dir.
+# n_series, title0.., step_min, step_max, plot_title, subtitle, out_png,
+# out_svg, script_dir.
 load script_dir.'/style.gp'
 set xlabel "denoising step"
 set ylabel "skipped FLOP fraction of the step"
-set title plot_title
+@canvas_title
 set yrange [-0.02:1.02]
-set offsets graph 0.02, graph 0.02, 0, 0
+# Steps are whole numbers: whole-number ticks, half a step of room either side.
+set xrange [step_min - 0.5:step_max + 0.5]
+set xtics 0, int_tic_step(step_max - step_min + 1)
+set mxtics 1
 set key outside right top vertical Left reverse box samplen 2 spacing 1.2
 do for [pass=1:2] {
     if (pass == 1) { @term_png } else { @term_svg }

@@ -19,4 +19,15 @@ set linetype 7 lc rgb "#000000" pt 1
 set linetype 8 lc rgb "#F0E442" pt 2
 set linetype cycle 8
 set grid lc rgb "#d0d0d0" lw 1
+# A whole-number tick step (1, 2, 5, 10, 20, 50, ...) giving about ten ticks over n
+# units: steps, layers, heads and tiles never get fractional ticks.
+nice_step(x) = (nice_p = 10**floor(log10(x)), x <= nice_p ? nice_p : x <= 2*nice_p ? 2*nice_p : x <= 5*nice_p ? 5*nice_p : 10*nice_p)
+int_tic_step(n) = n <= 10 ? 1 : nice_step(n / 10.0)
+# The title and, on its second line, where the numbers come from (shape, maps,
+# hardware): the variable subtitle, when the caller sets it.
+with_subtitle(t) = (exists("subtitle") && subtitle ne "") ? t."\n".subtitle : t
+# A single plot's title, centred on the canvas: gnuplot centres `set title`
+# over the plot area, which a key outside the plot shifts off centre, so a long
+# subtitle would run off the canvas. Multiplots use `set multiplot title`.
+canvas_title = 'unset title; set label 100 with_subtitle(plot_title) at screen 0.5, screen 1 - 24.0 / fig_h center front; set tmargin 5' 
 set border lw 1.2
