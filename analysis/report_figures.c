@@ -41,6 +41,8 @@ ll_status ll_fig_draw(fig_ctx *c, const char *script, const char *stem, ll_gp_va
     ll_gp_var_str(v, "out_svg", svg);
     ll_gp_var_str(v, "script_dir", c->scripts_dir);
     const char *outs[2] = {png, svg};
+    if (c->opt->progress)
+        ll_progress_update(c->opt->progress, c->n_figures + 1, 0, "figure %d: %s", c->n_figures + 1, stem);
     LL_TRY(ll_gnuplot_run(c->scripts_dir, script, v, c->out_dir, c->replot, outs, 2, err));
     if (c->n_figures < LL_MAX_FIGURES) {
         snprintf(c->figures[c->n_figures].stem, sizeof c->figures[0].stem, "%s", stem);
