@@ -31,14 +31,15 @@ set colorbox user origin screen right + 25.0 / fig_w, screen bottom size screen 
 set cblabel offset 1.5, 0
 do for [pass=1:2] {
     if (pass == 1) { @term_png } else { @term_svg }
-    set multiplot layout 1,n_panels title with_subtitle(plot_title) \
-        margins screen left, screen right, screen bottom, screen top spacing screen gap
+    set multiplot layout 1,n_panels margins screen left, screen right, screen bottom, screen top spacing screen gap
     do for [i=0:n_panels-1] {
         f = value(sprintf("file%d", i))
         set title value(sprintf("title%d", i))
         # one colour bar (last panel), one y label and the note (first panel)
         if (i == n_panels - 1) { set colorbox } else { unset colorbox }
         if (i == 0) { set ylabel query_label } else { unset ylabel }
+        # the title, subtitle and note once, with the first panel
+        if (i == 0) { @canvas_labels } else { unset label 100; unset label 101 }
         if (i == 0 && note ne "") { set label 10 note at screen 0.5, screen 20.0 / fig_h center } else { unset label 10 }
         if (has_map) {
             set cbrange [cb_min:0]

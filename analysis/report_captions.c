@@ -31,12 +31,12 @@ void ll_fig_maps_label(const ll_trace_meta *m, char *out, size_t len) {
     snprintf(out, len, "maps: %s", t[0] ? t : "unknown trajectory");
 }
 
-// "NVIDIA H200, cuda backend (hopper kernel): CUPTI times" or "CPU backend: host times, not GPU times".
+// "NVIDIA H200 (cuda backend, hopper kernel): CUPTI times" or "CPU backend: host times, not GPU times".
 void ll_fig_hardware_label(const ll_trace_meta *m, char *out, size_t len) {
     if (!strcmp(m->backend, "cpu"))
         snprintf(out, len, "CPU backend: host times, not GPU times");
     else
-        snprintf(out, len, "%s, %s backend (%s kernel): CUPTI times", m->gpu_name[0] ? m->gpu_name : "unknown GPU",
+        snprintf(out, len, "%s (%s backend, %s kernel): CUPTI times", m->gpu_name[0] ? m->gpu_name : "unknown GPU",
                  m->backend, m->kernel[0] ? m->kernel : "unknown");
 }
 

@@ -15,14 +15,17 @@ set xtics nomirror
 do for [pass=1:2] {
     if (pass == 1) { @term_png } else { @term_svg }
     if (by_head ne "") {
-        set multiplot layout 1,2 title with_subtitle(plot_title) \
+        set multiplot layout 1,2 \
             margins screen 110.0 / fig_w, screen 1 - 30.0 / fig_w, screen 100.0 / fig_h, screen 1 - 130.0 / fig_h \
             spacing screen 110.0 / fig_w
+        @canvas_labels
     } else { @canvas_title }
     set xlabel "layer"
     if (by_head ne "") { set title "per layer (every call)" }
     plot by_layer using (1):2:(0.6):1 lc rgb "#0072B2" notitle
     if (by_head ne "") {
+        unset label 100
+        unset label 101
         set title "per head (every per-head row)"
         set xlabel "head"
         if (n_heads > 20) { set xtics rotate by 90 right font ",10" }

@@ -23,11 +23,13 @@ set grid lc rgb "#d0d0d0" lw 1
 # units: steps, layers, heads and tiles never get fractional ticks.
 nice_step(x) = (nice_p = 10**floor(log10(x)), x <= nice_p ? nice_p : x <= 2*nice_p ? 2*nice_p : x <= 5*nice_p ? 5*nice_p : 10*nice_p)
 int_tic_step(n) = n <= 10 ? 1 : nice_step(n / 10.0)
-# The title and, on its second line, where the numbers come from (shape, maps,
-# hardware): the variable subtitle, when the caller sets it.
-with_subtitle(t) = (exists("subtitle") && subtitle ne "") ? t."\n".subtitle : t
-# A single plot's title, centred on the canvas: gnuplot centres `set title`
-# over the plot area, which a key outside the plot shifts off centre, so a long
-# subtitle would run off the canvas. Multiplots use `set multiplot title`.
-canvas_title = 'unset title; set label 100 with_subtitle(plot_title) at screen 0.5, screen 1 - 24.0 / fig_h center front; set tmargin 5' 
+# The figure's title (plot_title) centred on the canvas and, under it in a
+# smaller font, where the numbers come from (subtitle: shape, maps, hardware),
+# when the caller sets it. gnuplot centres `set title` over the plot area,
+# which a key outside the plot shifts off centre, so these are labels at
+# screen positions: canvas_labels in the first panel of a multiplot (then
+# `unset label 100; unset label 101`), canvas_title for a single plot.
+has_subtitle = exists("subtitle") ? (subtitle ne "") : 0
+canvas_labels = 'set label 100 plot_title at screen 0.5, screen 1 - 22.0 / fig_h center front; if (has_subtitle) { set label 101 subtitle at screen 0.5, screen 1 - 46.0 / fig_h center front font ",12" }'
+canvas_title = 'unset title; @canvas_labels; set tmargin (has_subtitle ? 5.5 : 3.5)'
 set border lw 1.2

@@ -15,14 +15,17 @@ set offsets graph 0.03, graph 0.03, 0, 0
 set xlabel "threshold (log2 units)"
 do for [pass=1:2] {
     if (pass == 1) { @term_png } else { @term_svg }
-    set multiplot layout panels,1 title with_subtitle(plot_title) \
+    set multiplot layout panels,1 \
         margins screen 110.0 / fig_w, screen 1 - 40.0 / fig_w, screen 90.0 / fig_h, screen 1 - 120.0 / fig_h \
         spacing screen 0, screen 80.0 / fig_h
     set key
+    @canvas_labels
     set ylabel "skipped FLOP ratio"
     set yrange [0:*]
     plot for [i=0:n_series-1] data index i using 1:2 with linespoints ps 1.6 lw 2 title value(sprintf("title%d", i))
-    unset key  # one key, in the first panel
+    unset key  # one key, title and subtitle, in the first panel
+    unset label 100
+    unset label 101
     set ylabel "mean relative L2 error"
     set yrange [*:*]
     if (log_err) {

@@ -82,11 +82,13 @@ finish_part() {
 }
 
 # The figure: time relative to dense against sparsity (experiments/ablation.gp).
+# The title says no shape: the subtitle takes it from the sweep's trace (litelab report's caption).
 figure() {
-    local title="Self-attention time against sparsity, B=1 H=40 N=75600 D=128"
-    [ "$EXP_SMOKE" = 1 ] && title="$title (CPU smoke test: tiny shape)"
+    local title="Self-attention time against sparsity" subtitle=""
+    [ "$EXP_SMOKE" = 1 ] && title="$title (CPU smoke test)"
+    [ -f "$RESULTS/refine.h5" ] && subtitle="LiteAttention points: $(caption "$RESULTS/refine.h5")"
     plot "$RESULTS" "$EXP_DIR/ablation.gp" \
-        "data='ablation_points.dat'; out_png='ablation.png'; out_svg='ablation.svg'; plot_title='$title'" || die "$NAME: gnuplot failed"
+        "data='ablation_points.dat'; out_png='ablation.png'; out_svg='ablation.svg'; plot_title='$title'; subtitle='$subtitle'" || die "$NAME: gnuplot failed"
     log "$NAME: figure $RESULTS/ablation.png"
 }
 

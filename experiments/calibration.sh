@@ -63,7 +63,8 @@ report "$RESULTS/per_step_replay.h5" "$RESULTS/accumulated_replay.h5" "$RESULTS/
 rm "$RESULTS/per_step_replay.h5" "$RESULTS/accumulated_replay.h5"
 
 # Figure: per step, predicted and replayed skipped FLOPs of both schedules, thresholds on y2.
-plot "$RESULTS" "$EXP_DIR/calibration.gp" "out_png='calibration.png'; out_svg='calibration.svg'" || die "$NAME: gnuplot failed"
+subtitle=$(caption "$RESULTS/per_step/verified.h5" "$RESULTS/accumulated/verified.h5")
+plot "$RESULTS" "$EXP_DIR/calibration.gp" "out_png='calibration.png'; out_svg='calibration.svg'; subtitle='Replays: $subtitle'" || die "$NAME: gnuplot failed"
 
 {
     echo "# Calibration: per-step thresholds within an error budget"

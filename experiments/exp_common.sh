@@ -106,6 +106,23 @@ report() {
     log "report: $(ls "$dir"/*.png 2>/dev/null | wc -l) figures in $dir"
 }
 
+# caption TRACE_OR_REPORT_JSON...: the line a figure prints under its title (shape, maps,
+# hardware), from the traces' own metadata: traces (.h5) through `litelab report -o - --format
+# json`, or report.json files `tables` wrote; traces that differ only in N give N's range.
+caption() {
+    local f tmp rc docs=() tmps=()
+    for f in "$@"; do
+        case "$f" in
+        *.json) docs+=("$f") ;;
+        *) tmp=$(mktemp) && tmps+=("$tmp") && "$LITELAB" report "$f" -o - --format json > "$tmp" && docs+=("$tmp") ;;
+        esac
+    done
+    rc=0
+    $PY "$TOOLS" caption "${docs[@]}" || rc=$?
+    rm -f ${tmps[@]+"${tmps[@]}"}
+    return $rc
+}
+
 # main ARGS: the command line every experiment script takes (run_part and finish_part are its own).
 main() {
     EXP_CMD=${EXP_CMD:-experiments/$NAME.sh${*:+ $*}}
