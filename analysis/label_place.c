@@ -60,6 +60,41 @@ static double scaled(double v, double lo, double hi, int log_axis) {
     return hi > lo ? (v - lo) / (hi - lo) : 0.5;
 }
 
+// The points in the pixel model, as error_vs_speedup.gp pads its ranges: a
+// log y axis 8% below and above the data, a linear one from 0 with 10% above;
+// x: 5% left, 20% right. px, py: n each.
+static void to_pixels(const double *x, const double *y, int n, int log_y, double *px, double *py) {
+    double xlo = x[0], xhi = x[0], ylo = y[0], yhi = y[0];
+    for (int i = 1; i < n; i++) {
+        xlo = fmin(xlo, x[i]);
+        xhi = fmax(xhi, x[i]);
+        ylo = fmin(ylo, y[i]);
+        yhi = fmax(yhi, y[i]);
+    }
+    double pad_lo = log_y ? 0.08 : 0, pad_hi = log_y ? 0.08 : 0.1;
+    if (!log_y && ylo > 0) ylo = 0;
+    for (int i = 0; i < n; i++) {
+        px[i] = AREA_W * (0.05 + scaled(x[i], xlo, xhi, 0)) / 1.25;
+        py[i] = AREA_H * (pad_lo + scaled(y[i], ylo, yhi, log_y)) / (1 + pad_lo + pad_hi);
+    }
+}
+
+int ll_label_collisions(const double *x, const double *y, const int *chars, int n, int log_y, const int *side) {
+    if (n <= 1) return 0;
+    double *px = malloc(sizeof(double) * (size_t)n), *py = malloc(sizeof(double) * (size_t)n);
+    int hits = 0;
+    if (px && py) {
+        to_pixels(x, y, n, log_y, px, py);
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+                hits += overlap(label_box(px[i], py[i], chars[i], side[i]), label_box(px[j], py[j], chars[j], side[j])) >
+                        0;
+    }
+    free(px);
+    free(py);
+    return hits;
+}
+
 void ll_label_sides(const double *x, const double *y, const int *chars, int n, int log_y, int *side) {
     if (n <= 0) return;
     double *px = malloc(sizeof(double) * (size_t)n), *py = malloc(sizeof(double) * (size_t)n);
@@ -73,22 +108,8 @@ void ll_label_sides(const double *x, const double *y, const int *chars, int n, i
         free(order);
         return;
     }
-    double xlo = x[0], xhi = x[0], ylo = y[0], yhi = y[0];
-    for (int i = 1; i < n; i++) {
-        xlo = fmin(xlo, x[i]);
-        xhi = fmax(xhi, x[i]);
-        ylo = fmin(ylo, y[i]);
-        yhi = fmax(yhi, y[i]);
-    }
-    // The y range as error_vs_speedup.gp pads it: a log axis 8% below and
-    // above the data, a linear one from 0 with 10% above; x: 5% left, 20% right.
-    double pad_lo = log_y ? 0.08 : 0, pad_hi = log_y ? 0.08 : 0.1;
-    if (!log_y && ylo > 0) ylo = 0;
-    for (int i = 0; i < n; i++) {
-        px[i] = AREA_W * (0.05 + scaled(x[i], xlo, xhi, 0)) / 1.25;
-        py[i] = AREA_H * (pad_lo + scaled(y[i], ylo, yhi, log_y)) / (1 + pad_lo + pad_hi);
-        order[i] = i;
-    }
+    to_pixels(x, y, n, log_y, px, py);
+    for (int i = 0; i < n; i++) order[i] = i;
     // Left to right, so that crowded clusters fill in one direction.
     for (int i = 1; i < n; i++)
         for (int j = i; j > 0 && px[order[j]] < px[order[j - 1]]; j--) {

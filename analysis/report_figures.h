@@ -55,3 +55,5 @@ int ll_fig_walk_marks(const char *kind);
 // bit 0 below (else above), bit 1 left (else right) of the point, side / 4 the
 // number of lines it is raised (or lowered) by, 0..2.
 void ll_label_sides(const double *x, const double *y, const int *chars, int n, int log_y, int *side);
+// How many pairs of those labels overlap, placed by side (the same model).
+int ll_label_collisions(const double *x, const double *y, const int *chars, int n, int log_y, const int *side);
