@@ -16,41 +16,25 @@
 #include "figure_check.h"
 #include "report_figures.h"
 #include "test_suites.h"
+#include "tiny_trace.h"
 #include "trace.h"
 
 static char work[] = "/tmp/litelab_figures_XXXXXX";
 static char trace_path[300], with_map[300], without_map[300];
-
-// tiny: 192 tokens; 64x64 tiles give 3 x 3 tiles (where gnuplot's own ticks
-// would be fractional), 4 steps, thresholds for a sweep, an oracle (no walk).
-static const char CONFIG[] =
-    "{\"name\": \"figures\", \"trajectory\": {\"synthetic\": \"tiny\", \"seed\": 1}, \"backend\": \"cpu\",\n"
-    " \"tiling\": {\"block_m\": 64, \"block_n\": 64}, \"record\": {\"per_head\": true,\n"
-    "   \"masks\": {\"steps\": \"all\", \"layers\": [0]}, \"tile_maps\": {\"steps\": [0, 3], \"layers\": [0]}},\n"
-    " \"policies\": [{\"name\": \"dense\", \"kind\": \"dense\"},\n"
-    "   {\"name\": \"lite_t-6\", \"kind\": \"lite\", \"threshold\": -6},\n"
-    "   {\"name\": \"lite_t-2\", \"kind\": \"lite\", \"threshold\": -2},\n"
-    "   {\"name\": \"lite_t-1\", \"kind\": \"lite\", \"threshold\": -1},\n"
-    "   {\"name\": \"oracle_t-6\", \"kind\": \"oracle\", \"threshold\": -6}]}\n";
 
 static int run_quiet(const char *cmd) {
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-// The trace and two reports: the heatmap over the tile maps (steps 0 and 3,
-// a walk policy) and without them (the oracle, every step: no map at 1, 2).
+// The tiny trace (3 x 3 tiles, where gnuplot's own ticks would be
+// fractional) and two reports: the heatmap over the tile maps (steps 0 and
+// 3, a walk policy) and without them (the oracle, every step: no map at 1, 2).
 static int setup(void) {
-    if (!mkdtemp(work)) return -1;
-    char cfg[300], cmd[1400];
-    snprintf(cfg, sizeof cfg, "%s/figures.json", work);
-    snprintf(trace_path, sizeof trace_path, "%s/figures.h5", work);
+    if (!mkdtemp(work) || tt_make_tiny_trace(work, trace_path, sizeof trace_path)) return -1;
+    char cmd[1400];
     snprintf(with_map, sizeof with_map, "%s/with_map", work);
     snprintf(without_map, sizeof without_map, "%s/without_map", work);
-    FILE *f = fopen(cfg, "w");
-    if (!f || fputs(CONFIG, f) < 0 || fclose(f) != 0) return -1;
-    snprintf(cmd, sizeof cmd, LITELAB " run %s -o %s -q", cfg, trace_path);
-    if (run_quiet(cmd)) return -1;
     snprintf(cmd, sizeof cmd, LITELAB " report %s -o %s -q --heatmap-policy lite_t-1 --heatmap-steps 0,3", trace_path,
              with_map);
     if (run_quiet(cmd)) return -1;

@@ -34,6 +34,8 @@ int register_run_suite(void);
 int register_bench_cases_suite(void);
 int register_bench_cli_suite(void);
 int register_figures_suite(void);
+int register_report_output_suite(void);
+int register_progress_suite(void);
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
@@ -57,5 +59,7 @@ static test_suite_fn const test_suites[] = {
     register_bench_cases_suite,
     register_bench_cli_suite,
     register_figures_suite,
+    register_report_output_suite,
+    register_progress_suite,
 };
 static const int n_test_suites = (int)(sizeof test_suites / sizeof test_suites[0]);
