@@ -328,17 +328,29 @@ ll_status ll_fig_pareto(fig_ctx *c, ll_error *err) {
         free(front);
         return ll_fail(err, LL_ERR_NOMEM, "report: out of memory");
     }
-    int usable = 0, all_positive = 1;
+    int usable = 0, positive = 0;
+    double min_pos = INFINITY, max_pos = 0;
     for (int p = 0; p < n; p++) {
         const ll_policy_summary *ps = &c->policies[p];
         gain[p] = use_time ? ps->speedup : (ps->skipped_ratio < 1 ? 1.0 / (1.0 - ps->skipped_ratio) : NAN);
         cost[p] = ps->mean_rel_l2;
         if (isfinite(gain[p]) && isfinite(cost[p])) {
             usable++;
-            if (!(cost[p] > 0)) all_positive = 0;
+            if (cost[p] > 0) {
+                positive++;
+                min_pos = fmin(min_pos, cost[p]);
+                max_pos = fmax(max_pos, cost[p]);
+            }
         }
     }
     ll_pareto_front(gain, cost, (size_t)n, front);
+    // Errors spread over decades (a threshold sweep) need a log axis, or the
+    // accurate policies pile up at 0; exact zeros (dense) then sit on its
+    // floor, a quarter of the smallest error, labelled "(error 0)".
+    int log_err = positive >= 2 && max_pos >= 100 * min_pos;
+    double floor_err = min_pos / 4;
+#define PLOT_COST(p) (log_err && !(cost[p] > 0) ? floor_err : cost[p])
+#define ZERO_NOTE " (error 0)"
     ll_status st = LL_OK;
     if (usable < 2) {
         ll_fig_note(c, "%s: skipped: fewer than two policies with both an error and a speedup", "error_vs_speedup");
@@ -362,25 +374,25 @@ ll_status ll_fig_pareto(fig_ctx *c, ll_error *err) {
         if (!first) continue;
         owner[n_points] = p;
         px[n_points] = gain[p];
-        py[n_points] = cost[p];
-        chars[n_points] = 0;
+        py[n_points] = PLOT_COST(p);
+        chars[n_points] = log_err && !(cost[p] > 0) ? (int)strlen(ZERO_NOTE) : 0;
         for (int q = p; q < n; q++)
             if (gain[q] == gain[p] && cost[q] == cost[p])
                 chars[n_points] += (int)utf8_chars(c->policies[q].label) + (q != p ? 2 : 0);
         n_points++;
     }
-    ll_label_sides(px, py, chars, n_points, all_positive, side);
+    ll_label_sides(px, py, chars, n_points, log_err, side);
     FILE *f = NULL;
     st = open_dat(c, "error_vs_speedup.dat", &f, err);
     for (int i = 0; st == LL_OK && i < n_points; i++) {
         int p = owner[i];
-        fprintf(f, "%.9g %.9g \"", gain[p], cost[p]);
+        fprintf(f, "%.9g %.9g \"", gain[p], PLOT_COST(p));
         for (int q = p; q < n; q++) {
             if (gain[q] != gain[p] || cost[q] != cost[p]) continue;
             if (q != p) fputs(", ", f);
             for (const char *s = c->policies[q].label; *s; s++) fputc(*s == '"' ? '\'' : *s, f);
         }
-        fprintf(f, "\" %d %d\n", front[p], side[i]);
+        fprintf(f, "%s\" %d %d\n", log_err && !(cost[p] > 0) ? ZERO_NOTE : "", front[p], side[i]);
     }
     free_points(owner, chars, side, px, py);
     if (st != LL_OK) goto done;
@@ -394,7 +406,7 @@ ll_status ll_fig_pareto(fig_ctx *c, ll_error *err) {
             if (front[p] && !done_[p] && (best < 0 || gain[p] < gain[best])) best = p;
         if (best < 0) break;
         done_[best] = 1;
-        fprintf(f, "%.9g %.9g\n", gain[best], cost[best]);
+        fprintf(f, "%.9g %.9g\n", gain[best], PLOT_COST(best));
     }
     free(done_);
     if ((st = close_dat(c, f, "pareto_front.dat", err)) != LL_OK) goto done;
@@ -406,7 +418,7 @@ ll_status ll_fig_pareto(fig_ctx *c, ll_error *err) {
         ll_gp_var_str(&v, "xlabel_text",
                       use_time ? "speedup vs dense (dense time per call / time per call)"
                                : "FLOP speedup 1 / (1 − skipped FLOP ratio) (no runtime measured)");
-        ll_gp_var_num(&v, "log_err", all_positive);
+        ll_gp_var_num(&v, "log_err", log_err);
         ll_gp_var_str(&v, "plot_title", "Output error against speedup, with the Pareto front");
         char subtitle[700];
         ll_fig_subtitle(c, NULL, subtitle, sizeof subtitle);
@@ -422,3 +434,5 @@ done:
     free(front);
     return st;
 }
+#undef PLOT_COST
+#undef ZERO_NOTE

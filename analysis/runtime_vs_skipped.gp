@@ -16,9 +16,17 @@ set yrange [0:*]
 set key outside right top vertical Left reverse box samplen 2 spacing 1.1 font ",12"
 ideal_title = (dense_ms == dense_ms) ? sprintf("ideal: %.3g ms × (1 − ratio)", dense_ms) : ""
 fit_title = has_fit ? sprintf("fit: %.4g %s %.4g·x ms (R² %.3f)", fit_a, fit_b < 0 ? "−" : "+", abs(fit_b), fit_r2) : ""
+if (n_series > 8) { @many_series }
 do for [pass=1:2] {
     if (pass == 1) { @term_png } else { @term_svg }
-    plot for [i=0:n_series-1] data index i using 1:2 with points ps 1.1 title value(sprintf("title%d", i)), \
-         (dense_ms == dense_ms ? dense_ms * (1 - x) : 1/0) with lines dt 2 lw 2 lc rgb "#404040" title ideal_title, \
-         (has_fit ? fit_a + fit_b * x : 1/0) with lines lw 2 lc rgb "#C00000" title fit_title
+    if (n_series <= 8) {
+        plot for [i=0:n_series-1] data index i using 1:2 with points ps 1.1 title value(sprintf("title%d", i)), \
+             (dense_ms == dense_ms ? dense_ms * (1 - x) : 1/0) with lines dt 2 lw 2 lc rgb "#404040" title ideal_title, \
+             (has_fit ? fit_a + fit_b * x : 1/0) with lines lw 2 lc rgb "#C00000" title fit_title
+    } else {
+        plot for [i=0:n_series-1] data index i using 1:2 with points ps 1.1 pt series_pt(i) \
+                 lc palette frac series_frac(i, n_series) title value(sprintf("title%d", i)), \
+             (dense_ms == dense_ms ? dense_ms * (1 - x) : 1/0) with lines dt 2 lw 2 lc rgb "#404040" title ideal_title, \
+             (has_fit ? fit_a + fit_b * x : 1/0) with lines lw 2 lc rgb "#C00000" title fit_title
+    }
 }

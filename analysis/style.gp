@@ -18,6 +18,12 @@ set linetype 6 lc rgb "#56B4E9" pt 15
 set linetype 7 lc rgb "#000000" pt 1
 set linetype 8 lc rgb "#F0E442" pt 2
 set linetype cycle 8
+# More series than those 8 colours (a threshold sweep): each series its own
+# colour from a sequential palette by its index, and its own point type
+# (series_lc / series_pt with the 0-based index and the count).
+many_series = 'set palette defined (0 "#440154", 0.3 "#31688e", 0.6 "#35b779", 0.85 "#b5de2b", 1 "#e6a800"); unset colorbox'
+series_frac(i, n) = n > 1 ? i / (n - 1.0) : 0
+series_pt(i) = i % 13 + 1
 set grid lc rgb "#d0d0d0" lw 1
 # A whole-number tick step (1, 2, 5, 10, 20, 50, ...) giving about ten ticks over n
 # units: steps, layers, heads and tiles never get fractional ticks.

@@ -73,23 +73,10 @@ finish_part() {
         > "$RESULTS/provenance.txt"
     $PY "$TOOLS" ablation-table "$1" "$RESULTS"
     local t
-    if t=$(trace_of "$raw/refine.h5"); then
-        cp "$t" "$RESULTS/refine.h5"
-        report "$RESULTS/refine.h5" "$RESULTS/report"
-    fi
-    figure
-    scrub "$RESULTS"
-}
-
-# The figure: time relative to dense against sparsity (experiments/ablation.gp).
-# The title says no shape: the subtitle takes it from the sweep's trace (litelab report's caption).
-figure() {
-    local title="Self-attention time against sparsity" subtitle=""
-    [ "$EXP_SMOKE" = 1 ] && title="$title (CPU smoke test)"
-    [ -f "$RESULTS/refine.h5" ] && subtitle="LiteAttention points: $(caption "$RESULTS/refine.h5")"
-    plot "$RESULTS" "$EXP_DIR/ablation.gp" \
-        "data='ablation_points.dat'; out_png='ablation.png'; out_svg='ablation.svg'; plot_title='$title'; subtitle='$subtitle'" || die "$NAME: gnuplot failed"
+    if t=$(trace_of "$raw/refine.h5"); then cp "$t" "$RESULTS/refine.h5"; fi
+    ablation_figures "$RESULTS" || die "$NAME: figures failed"
     log "$NAME: figure $RESULTS/ablation.png"
+    scrub "$RESULTS"
 }
 
 main "$@"

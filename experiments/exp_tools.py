@@ -23,6 +23,9 @@ commands (standard library only, so it runs on the GPU machine and here alike):
                                                   `litelab report` (report.json, or `-o - --format
                                                   json` on stdin as -); traces that differ only in N
                                                   give one line with N's range
+  config-caption PROVENANCE CONFIG...             the same line for results whose traces are not
+                                                  kept: N, maps and backend from the configs that
+                                                  ran, the GPU from provenance.txt
 
 Sparsity everywhere is the skipped fraction of (query tile, key tile) pairs of a call,
 1 - tiles_kept / tiles_total, as `litelab bench` reports kept_fraction for its random masks.
@@ -725,6 +728,39 @@ def cmd_caption(a):
     print(caption_of(docs))
 
 
+def cmd_config_caption(a):
+    gpu = ""
+    try:
+        for line in open(a.provenance):
+            if line.startswith("gpu:"):
+                gpu = line[4:].split(",")[0].strip()
+    except OSError as e:
+        sys.exit("config-caption: %s" % e)
+    ns, maps, backends = [], [], []
+    for path in a.configs:
+        try:
+            cfg = json.load(open(path))
+        except (OSError, ValueError) as e:
+            sys.exit("config-caption: %s: %s" % (path, e))
+        t = cfg.get("trajectory", {})
+        if "synthetic" in t:
+            m = "synthetic maps (preset %s, seed %s)" % (t["synthetic"], t.get("seed", 0))
+        else:
+            m = "maps captured in %s" % os.path.basename(str(t.get("capture", "?")))
+        if m not in maps:
+            maps.append(m)
+        if cfg.get("backend", "auto") not in backends:
+            backends.append(cfg.get("backend", "auto"))
+        if all(k in t for k in ("frames", "height", "width")):
+            ns.append(t["frames"] * t["height"] * t["width"])
+    if len(maps) != 1 or len(backends) != 1:
+        sys.exit("config-caption: the configs differ in their maps or backend")
+    hw = ("%s (%s backend): CUPTI times" % (gpu, backends[0]) if gpu and not gpu.startswith("none")
+          else "CPU backend: host times, not GPU times")
+    n = ("N=%d..%d" % (min(ns), max(ns)) if len(set(ns)) > 1 else "N=%d" % ns[0]) if ns else ""
+    print(" · ".join(x for x in (n, maps[0], hw) if x))
+
+
 def cmd_scaling_table(a):
     raw, out = a.raw, a.out
     os.makedirs(out, exist_ok=True)
@@ -890,6 +926,10 @@ def main():
     p = sub.add_parser("caption")
     p.add_argument("json", nargs="+", help="report.json files of litelab report, or - for stdin")
     p.set_defaults(fn=cmd_caption)
+    p = sub.add_parser("config-caption")
+    p.add_argument("provenance")
+    p.add_argument("configs", nargs="+")
+    p.set_defaults(fn=cmd_config_caption)
     p = sub.add_parser("calibration-table")
     p.add_argument("dir")
     p.add_argument("out")

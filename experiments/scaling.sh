@@ -63,13 +63,7 @@ finish_part() {
     { cat "$raw/provenance.txt"; echo "finished with: experiments/$NAME.sh --finish-only (table, figure)"; } \
         > "$RESULTS/provenance.txt"
     $PY "$TOOLS" scaling-table "$1" "$RESULTS"
-    # The shapes, maps and GPU come from the runs' own tables (report.json), not from this script.
-    local title="Time per call against sequence length" subtitle="" docs
-    [ "$EXP_SMOKE" = 1 ] && title="$title (CPU smoke test)"
-    docs=$(ls "$RESULTS"/N*/report.json 2>/dev/null || true)
-    [ -n "$docs" ] && subtitle=$(caption $docs)
-    plot "$RESULTS" "$EXP_DIR/scaling.gp" \
-        "data='scaling.dat'; out_png='scaling.png'; out_svg='scaling.svg'; plot_title='$title'; subtitle='$subtitle'" || die "$NAME: gnuplot failed"
+    scaling_figures "$RESULTS" || die "$NAME: gnuplot failed"
     log "$NAME: figure $RESULTS/scaling.png"
     scrub "$RESULTS"
 }
