@@ -113,17 +113,31 @@ static void axis_add(cJSON *a, cJSON *value) {
     cJSON_AddItemToArray(values, value);
 }
 
-static cJSON *policy_state(const ll_report_input *in, const ll_policy_summary *p, cJSON *axes[2]) {
+// A state of a policy (step < 0) or of one of its steps: its name and axis
+// values (added to the axes), and the empty summaries list it returns in sums.
+static cJSON *state(const ll_report_input *in, const ll_policy_summary *p, int step, cJSON **axes, cJSON **sums) {
     const char *trace = ll_report_base_name(in->traces[p->trace].path);
-    char name[400];
-    snprintf(name, sizeof name, "trace=%s policy=%s", trace, p->label);
-    cJSON *st = cJSON_CreateObject(), *values = cJSON_CreateArray(), *sums = cJSON_CreateArray();
+    char name[420];
+    int n = snprintf(name, sizeof name, "trace=%s policy=%s", trace, p->label);
+    if (step >= 0 && n > 0 && (size_t)n < sizeof name) snprintf(name + n, sizeof name - (size_t)n, " step=%d", step);
+    cJSON *st = cJSON_CreateObject(), *values = cJSON_CreateArray();
     cJSON_AddStringToObject(st, "name", name);
     axis_value(values, "trace", "string", cJSON_CreateString(trace));
     axis_value(values, "policy", "string", cJSON_CreateString(p->label));
     axis_add(axes[0], cJSON_CreateString(trace));
     axis_add(axes[1], cJSON_CreateString(p->label));
+    if (step >= 0) {
+        axis_value(values, "step", "int64", cJSON_CreateNumber(step));
+        axis_add(axes[2], cJSON_CreateNumber(step));
+    }
     cJSON_AddItemToObject(st, "axis_values", values);
+    *sums = cJSON_CreateArray();
+    cJSON_AddItemToObject(st, "summaries", *sums);
+    return st;
+}
+
+static cJSON *policy_state(const ll_report_input *in, const ll_policy_summary *p, cJSON *axes[2]) {
+    cJSON *sums, *st = state(in, p, -1, axes, &sums);
     STR(sums, "kind", "policy kind", p->kind);
     NUM(sums, "threshold", "threshold", "log2", "log2", p->threshold);
     INT(sums, "calls", "calls", p->calls);
@@ -138,24 +152,12 @@ static cJSON *policy_state(const ll_report_input *in, const ll_policy_summary *p
     NUM(sums, "min_cosine", "min cosine similarity", "similarity", "", p->min_cosine);
     NUM(sums, "max_skipped_mass", "max skipped probability mass", "mass", "", p->max_skipped_mass);
     STR(sums, "call_rows", "rows the calls are (layer or head)", p->per_head_calls ? "head" : "layer");
-    cJSON_AddItemToObject(st, "summaries", sums);
     return st;
 }
 
 static cJSON *step_state(const ll_report_input *in, const ll_policy_summary *p, const ll_step_summary *s,
                          cJSON *axes[3]) {
-    const char *trace = ll_report_base_name(in->traces[p->trace].path);
-    char name[420];
-    snprintf(name, sizeof name, "trace=%s policy=%s step=%d", trace, p->label, s->step);
-    cJSON *st = cJSON_CreateObject(), *values = cJSON_CreateArray(), *sums = cJSON_CreateArray();
-    cJSON_AddStringToObject(st, "name", name);
-    axis_value(values, "trace", "string", cJSON_CreateString(trace));
-    axis_value(values, "policy", "string", cJSON_CreateString(p->label));
-    axis_value(values, "step", "int64", cJSON_CreateNumber(s->step));
-    axis_add(axes[0], cJSON_CreateString(trace));
-    axis_add(axes[1], cJSON_CreateString(p->label));
-    axis_add(axes[2], cJSON_CreateNumber(s->step));
-    cJSON_AddItemToObject(st, "axis_values", values);
+    cJSON *sums, *st = state(in, p, s->step, axes, &sums);
     INT(sums, "calls", "calls", s->calls);
     NUM(sums, "mean_kept_fraction", "mean kept tile fraction", "ratio", "", s->mean_kept);
     NUM(sums, "skipped_flop_ratio", "skipped FLOPs", "ratio", "", s->skipped_ratio);
@@ -163,7 +165,6 @@ static cJSON *step_state(const ll_report_input *in, const ll_policy_summary *p, 
     NUM(sums, "mean_rel_l2", "mean relative L2 error", "error", "", s->mean_rel_l2);
     NUM(sums, "max_rel_l2", "max relative L2 error", "error", "", s->max_rel_l2);
     NUM(sums, "min_cosine", "min cosine similarity", "similarity", "", s->min_cosine);
-    cJSON_AddItemToObject(st, "summaries", sums);
     return st;
 }
 

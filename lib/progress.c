@@ -100,13 +100,19 @@ void ll_progress_update(ll_progress *p, double done, double total, const char *f
     }
 }
 
+// "<what>: <message>" into line.
+static void vline(const ll_progress *p, char *line, size_t len, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    snprintf(line, len, "%s: %s", p->what, msg);
+}
+
 void ll_progress_note(ll_progress *p, const char *fmt, ...) {
-    char msg[512], line[600];
+    char line[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vline(p, line, sizeof line, fmt, ap);
     va_end(ap);
-    snprintf(line, sizeof line, "%s: %s", p->what, msg);
     close_tty_line(p);
     if (p->mode != LL_PROGRESS_NONE) {
         fprintf(p->out, "%s\n", line);
@@ -117,12 +123,11 @@ void ll_progress_note(ll_progress *p, const char *fmt, ...) {
 
 void ll_progress_log(ll_progress *p, const char *fmt, ...) {
     if (!p->log) return;
-    char msg[512], line[600];
+    char line[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vline(p, line, sizeof line, fmt, ap);
     va_end(ap);
-    snprintf(line, sizeof line, "%s: %s", p->what, msg);
     log_line(p, line);
 }
 

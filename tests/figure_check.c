@@ -3,6 +3,7 @@
 // terminal writes it: each text is a <g transform="translate(x,y)
 // [rotate(a)]" ... font-size="S" text-anchor="A"> holding one <text>.
 #include "figure_check.h"
+#include "test_files.h"
 
 #include <math.h>
 #include <png.h>
@@ -93,22 +94,6 @@ static double text_em(const char *s, const char *e) {
     return em;
 }
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf) buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
 typedef struct {
     char text[4096];  // without tags
     char anchor[16];  // start, middle, end
@@ -182,7 +167,7 @@ static int check_fit(const svg_text *t, void *arg) {
 }
 
 int fc_svg_texts_fit(const char *path, double margin, char *why, size_t len) {
-    char *svg = read_all(path);
+    char *svg = tf_read_all(path, NULL);
     if (!svg) {
         snprintf(why, len, "%s: cannot read", path);
         return 0;
@@ -215,7 +200,7 @@ static int forward(const svg_text *t, void *arg) {
 
 int fc_svg_each_text(const char *path, int (*fn)(const char *text, const char *anchor, double rotate, void *arg),
                      void *arg) {
-    char *svg = read_all(path);
+    char *svg = tf_read_all(path, NULL);
     if (!svg) return -1;
     each_state e = {fn, arg};
     int n = walk_texts(svg, forward, &e);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "progress.h"
+#include "test_files.h"
 #include "test_suites.h"
 
 // Everything written to f so far.
@@ -111,19 +112,6 @@ static void test_parse(void) {
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--progress bars"));
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
-}
-
 static int run(const char *cmd) {
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -137,7 +125,7 @@ static void test_calibrate_progress(void) {
     snprintf(log_path, sizeof log_path, "%s/calibrate.log", dir);
     snprintf(cmd, sizeof cmd, LITELAB " calibrate --synth tiny >/dev/null 2>%s", err_path);
     CU_ASSERT_EQUAL_FATAL(run(cmd), 0);
-    char *err = slurp(err_path);
+    char *err = tf_read_all(err_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_PTR_NULL(strchr(err, '\r'));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "calibrate: screening pass 1/2, step 1/4"));
@@ -146,16 +134,16 @@ static void test_calibrate_progress(void) {
     // One line per update with lines:0 (tiny: 4 steps, two passes).
     snprintf(cmd, sizeof cmd, LITELAB " calibrate --synth tiny --progress lines:0 >/dev/null 2>%s", err_path);
     CU_ASSERT_EQUAL(run(cmd), 0);
-    err = slurp(err_path);
+    err = tf_read_all(err_path, NULL);
     CU_ASSERT_EQUAL(count(err, "screening pass"), 8);
     free(err);
     // -q: nothing on stderr, the log still written.
     snprintf(cmd, sizeof cmd, LITELAB " calibrate --synth tiny -q --log %s >/dev/null 2>%s", log_path, err_path);
     CU_ASSERT_EQUAL(run(cmd), 0);
-    err = slurp(err_path);
+    err = tf_read_all(err_path, NULL);
     CU_ASSERT_EQUAL(err[0], 0);
     free(err);
-    char *log = slurp(log_path);
+    char *log = tf_read_all(log_path, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(log);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "calibrate: started: litelab calibrate --synth tiny -q --log"));
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "calibrate: screening pass 2/2, step 4/4"));
@@ -165,7 +153,7 @@ static void test_calibrate_progress(void) {
     // A bad mode is a usage error naming the option.
     snprintf(cmd, sizeof cmd, LITELAB " calibrate --synth tiny --progress bars >/dev/null 2>%s", err_path);
     CU_ASSERT_EQUAL(run(cmd), 2);
-    err = slurp(err_path);
+    err = tf_read_all(err_path, NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--progress bars"));
     free(err);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "test_files.h"
 #include "test_suites.h"
 #include "tiny_trace.h"
 
@@ -45,24 +46,10 @@ static int sh(const char *fmt, ...) {
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (s) s[n] = 0;
-    fclose(f);
-    return s;
-}
-
 static int exists(const char *dir, const char *name) {
     char p[700];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return stat(p, &st) == 0;
+    tf_path(p, sizeof p, dir, name);
+    return tf_exists(p);
 }
 
 // The value of a state's summary (its first datum), NULL when absent.
@@ -105,7 +92,7 @@ static void test_json_states(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT_EQUAL(ll_report_print_table(f, path, &in, p, n_p, s, n_s, LL_TABLE_POLICIES, LL_FORMAT_JSON, &err), LL_OK);
     fclose(f);
-    char *text = slurp(path);
+    char *text = tf_read_all(path, NULL);
     cJSON *doc = cJSON_Parse(text);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     const cJSON *traces = cJSON_GetObjectItemCaseSensitive(doc, "traces");
@@ -159,13 +146,13 @@ static void test_stdout(void) {
     CU_ASSERT_FALSE(exists(out, "-"));
     char path[500];
     snprintf(path, sizeof path, "%s/policies.out", out);
-    char *md = slurp(path);
+    char *md = tf_read_all(path, NULL);
     CU_ASSERT(md && !strncmp(md, "| trace | policy | kind |", 25));
     CU_ASSERT(md && strstr(md, "| tiny.h5 | lite_t-2 |"));
     free(md);
     CU_ASSERT_EQUAL(sh("cd %s && %s report %s -o - --format csv --table steps > steps.out", out, litelab, trace), 0);
     snprintf(path, sizeof path, "%s/steps.out", out);
-    char *csv = slurp(path);
+    char *csv = tf_read_all(path, NULL);
     CU_ASSERT(csv && !strncmp(csv, "policy,step,calls,", 18));
     int lines = 0;
     for (char *c = csv; c && *c; c++) lines += *c == '\n';
@@ -173,7 +160,7 @@ static void test_stdout(void) {
     free(csv);
     CU_ASSERT_EQUAL(sh("cd %s && %s report %s -o - --format json > doc.json", out, litelab, trace), 0);
     snprintf(path, sizeof path, "%s/doc.json", out);
-    char *json = slurp(path);
+    char *json = tf_read_all(path, NULL);
     cJSON *doc = cJSON_Parse(json);
     CU_ASSERT_PTR_NOT_NULL(doc);
     cJSON_Delete(doc);
@@ -200,7 +187,7 @@ static void test_folder_force(void) {
     char err[500];
     snprintf(err, sizeof err, "%s/err.txt", work);
     CU_ASSERT_EQUAL(sh(LITELAB " report %s -o %s -q 2>%s", trace, dir, err), 2);
-    char *msg = slurp(err);
+    char *msg = tf_read_all(err, NULL);
     CU_ASSERT(msg && strstr(msg, "not empty") && strstr(msg, "--force") && strstr(msg, dir));
     free(msg);
     CU_ASSERT_EQUAL(sh(LITELAB " report %s -o %s --force -q", trace, dir), 0);
@@ -224,7 +211,7 @@ static void test_formats(void) {
     CU_ASSERT_FALSE(exists(dir, "policies.csv") || exists(dir, "calls.csv") || exists(dir, "report.json"));
     char path[500];
     snprintf(path, sizeof path, "%s/report.md", dir);
-    char *md = slurp(path);
+    char *md = tf_read_all(path, NULL);
     CU_ASSERT(md && strstr(md, "| tiny.h5 | lite_t-6 |"));
     free(md);
     snprintf(dir, sizeof dir, "%s/all", work);
@@ -243,10 +230,10 @@ static void test_report_log_quiet(void) {
     CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
     char path[500];
     snprintf(path, sizeof path, "%s/q.out", work);
-    char *out = slurp(path);
+    char *out = tf_read_all(path, NULL);
     CU_ASSERT(out && out[0] == 0);
     free(out);
-    char *text = slurp(log);
+    char *text = tf_read_all(log, NULL);
     CU_ASSERT(text && strstr(text, "report: started: litelab report"));
     CU_ASSERT(text && strstr(text, "report: figure 1: runtime_vs_skipped"));
     CU_ASSERT(text && strstr(text, "report: finished"));
@@ -254,7 +241,7 @@ static void test_report_log_quiet(void) {
     // A failure is logged with its message.
     snprintf(cmd, sizeof cmd, LITELAB " report %s -o %s -q --log %s 2>/dev/null", trace, dir, log);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
-    text = slurp(log);
+    text = tf_read_all(log, NULL);
     CU_ASSERT(text && strstr(text, "report: failed:") && strstr(text, "not empty"));
     free(text);
 }
