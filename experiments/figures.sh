@@ -1,8 +1,14 @@
-# figures.sh: the figures of each experiment, drawn from its results folder (sourced after
-# exp_common.sh by the experiment scripts, which call these at the end of their finish part, and
-# by redraw_figures.sh, which redraws the committed results). Each function takes the results
-# folder; titles and subtitles come from the traces and files there (the traces' shape, maps and
-# hardware: `caption`), never from this script.
+# figures.sh: the figures of each experiment, drawn from its results folder (sourced by
+# exp_common.sh, so every experiment script has these; the scripts call them at the end of their
+# finish part, and redraw_figures.sh redraws kept results with them). Each function takes the
+# results folder; titles and subtitles come from the traces and files there (the traces' shape,
+# maps and hardware: `caption`), never from this file.
+#
+#   usage: source experiments/figures.sh   (through experiments/exp_common.sh)
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then  # run, not sourced
+    sed -n '2,/^if /p' "$0" | sed '$d; s/^# \{0,1\}//'
+    case "${1:-}" in -h|--help) exit 0 ;; *) exit 2 ;; esac
+fi
 
 # threshold_sweep_figures DIR: litelab report of DIR/sweep.h5 into DIR/report.
 threshold_sweep_figures() {

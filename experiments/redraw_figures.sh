@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
-# redraw_figures.sh: redraws the committed figures of experiments/results/ with the current gnuplot
-# scripts (analysis/*.gp, experiments/*.gp) from the traces and data files committed there: no GPU
+# redraw_figures.sh: redraws the experiments' figures with the current gnuplot scripts
+# (analysis/*.gp, experiments/*.gp) from the traces and data files kept with the results: no GPU
 # and no new measurement, only the drawing (run it after restyling a script). The reports' tables
-# are rewritten from the same traces. A figure whose inputs are not committed is named, not drawn.
+# are rewritten from the same traces. A figure whose inputs are missing is named, not drawn.
+# Results: RESULTS/<experiment>/, where RESULTS is $LITELAB_RESULTS, else results/ at the
+# repository root (not committed), or experiments/results/ (the committed results) with
+# --commit-results.
 #
-#   experiments/redraw_figures.sh [EXPERIMENT...]
+#   usage: experiments/redraw_figures.sh [--commit-results] [EXPERIMENT...]   (default: all)
+#          experiments/redraw_figures.sh --help   (prints this and does nothing else)
 #
-# EXPERIMENT: threshold_sweep, ablation, policy_comparison, scaling, calibration, dit (default: all).
-# Environment: LITELAB (default build/litelab), RESULTS_DIR (default experiments/results).
+# EXPERIMENT: threshold_sweep, ablation, policy_comparison, scaling, calibration, dit.
+# LITELAB (default build/litelab) draws the reports.
 set -euo pipefail
-case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 source "$(dirname "$0")/exp_common.sh"
-RESULTS_DIR=${RESULTS_DIR:-experiments/results}
+ALL="threshold_sweep ablation policy_comparison scaling calibration dit"
+which=()
+for arg in "$@"; do
+    case "$arg" in
+    -h|--help) exp_usage; exit 0 ;;
+    --commit-results) export EXP_COMMIT_RESULTS=1 ;;
+    threshold_sweep|ablation|policy_comparison|scaling|calibration|dit) which+=("$arg") ;;
+    *) echo "redraw_figures.sh: unknown experiment or option '$arg' ($ALL; --help)" >&2; exit 2 ;;
+    esac
+done
+[ ${#which[@]} -gt 0 ] || read -r -a which <<< "$ALL"
+need_litelab
 status=0
-for e in ${@:-threshold_sweep ablation policy_comparison scaling calibration dit}; do
-    dir="$RESULTS_DIR/$e"
-    need=()
+for e in "${which[@]}"; do
+    dir="$(results_root)/$e"
     case "$e" in
     threshold_sweep) need=(sweep.h5) ;;
     ablation) need=(ablation_points.dat) ;;
@@ -23,7 +36,6 @@ for e in ${@:-threshold_sweep ablation policy_comparison scaling calibration dit
     scaling) need=(scaling.dat provenance.txt) ;;
     calibration) need=(per_step/verified.h5 accumulated/verified.h5 per_step/verification.csv) ;;
     dit) need=(sparsity_per_step.dat iou_per_step.dat mask_example.dat provenance.txt) ;;
-    *) die "unknown experiment '$e' ($0 --help)" ;;
     esac
     missing=""
     for f in "${need[@]}"; do [ -f "$dir/$f" ] || missing="$missing $f"; done
