@@ -29,7 +29,7 @@ CFLAGS    ?= -O2 -g
 LDFLAGS   ?=
 NVCCFLAGS ?= -O3 -lineinfo
 
-DEB_PACKAGES := libhdf5-dev hdf5-tools libcunit1-dev gnuplot-nox libcjson-dev pkg-config
+DEB_PACKAGES := libhdf5-dev hdf5-tools libcunit1-dev gnuplot-nox libcjson-dev pkg-config libpng-dev
 HDF5_CFLAGS  := -I/usr/include/hdf5/serial
 HDF5_LIBS    := -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5
 CJSON_CFLAGS := -I/usr/include/cjson
@@ -124,8 +124,9 @@ $(BUILD)/litelab: $(HARNESS_OBJ) $(BUILD)/liblitelab.a $(SANITIZER_HOOKS)
 	$(LINK) $(LL_LDLIBS)
 
 $(TEST_OBJ): XCFLAGS += -DLITELAB='"../$(BUILD)/litelab"'
+# libpng: the figure suites decode the PNGs the report draws (tests/figure_check.c).
 $(BUILD)/test_litelab: $(TEST_OBJ) $(BUILD)/liblitelab.a $(SANITIZER_HOOKS)
-	$(LINK) -lcunit $(LL_LDLIBS)
+	$(LINK) -lcunit -lpng $(LL_LDLIBS)
 
 $(BUILD)/gpu_test: $(GPU_TEST_OBJ) $(BUILD)/liblitelab.a
 	$(LINK) $(LL_LDLIBS)

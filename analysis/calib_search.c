@@ -307,6 +307,7 @@ ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options
     }
     ladder[n++] = 0;
     ll_calib_search_info in = {0};
+    int total = 2 * n - 1;  // every ladder budget unpaced and paced, budget 0 once
     ll_calib_result best_pred = {0};
     double best = -1;
     ll_status st = LL_OK;
@@ -330,6 +331,8 @@ ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options
             if (o.step_budget) free((void *)member.step_budget);
             if (st != LL_OK) break;
             in.candidates++;
+            if (o.progress)
+                ll_progress_update(o.progress, in.candidates, total, "search, candidate %d/%d", in.candidates, total);
             int ok = fits(&o, &r, 1.0);
             if (o.verbose)
                 fprintf(stderr, "calibrate: candidate budget %g%s: skipped %.4f, %s\n",
@@ -349,6 +352,7 @@ ll_status ll_calib_search(const ll_calib_table *t, const ll_calib_search_options
             }
         }
     }
+    if (o.progress) ll_progress_end(o.progress);
     in.seconds = ll_now_seconds() - t0;
     if (st != LL_OK || best < 0) {
         ll_calib_schedule_free(out);

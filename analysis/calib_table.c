@@ -273,7 +273,9 @@ ll_status ll_calib_table_build(ll_map_source *src, const ll_calib_grid *grid, co
             if ((st = read_checked(src, step, l, &v, err)) != LL_OK) goto done;
             pass1(t, &v, step, l, o.split_log2, &s);
         }
-        if (o.verbose) fprintf(stderr, "\rcalibrate: pass 1/2, step %d/%d", step + 1, t->steps);
+        if (o.progress)
+            ll_progress_update(o.progress, step + 1, 2.0 * t->steps, "screening pass 1/2, step %d/%d", step + 1,
+                               t->steps);
     }
 
     // Row streams: sizes from the run counts.
@@ -311,9 +313,11 @@ ll_status ll_calib_table_build(ll_map_source *src, const ll_calib_grid *grid, co
             if ((st = read_checked(src, step, l, &v, err)) != LL_OK) goto done;
             pass2(t, &v, step, l, o.split_log2, &s);
         }
-        if (o.verbose) fprintf(stderr, "\rcalibrate: pass 2/2, step %d/%d", step + 1, t->steps);
+        if (o.progress)
+            ll_progress_update(o.progress, t->steps + step + 1, 2.0 * t->steps, "screening pass 2/2, step %d/%d",
+                               step + 1, t->steps);
     }
-    if (o.verbose) fprintf(stderr, "\n");
+    if (o.progress) ll_progress_end(o.progress);
 
     // Tiles with one run: per-row counters by level (the bound: their largest mass).
 #pragma omp parallel for schedule(static)

@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "progress.h"
 #include "tiling.h"
 
 #ifdef __cplusplus
@@ -125,7 +126,7 @@ float ll_calib_grid_threshold(const ll_calib_grid *g, int level);
 typedef struct {
     int split_log2;  // also start a new run when the mass moves this many octaves (0: never); tighter bounds
     int n_threads;   // 0: OpenMP default
-    int verbose;     // progress on stderr
+    ll_progress *progress;  // NULL: silent
 } ll_calib_build_options;
 
 typedef struct {
@@ -245,6 +246,7 @@ typedef struct {
     int min_level, max_level;  // levels allowed (both 0: the whole grid); -1 is always allowed
     int ladder_per_decade;     // search: ladder density (0: 4)
     int verbose;               // search: one line per candidate on stderr
+    ll_progress *progress;     // search: progress over the candidates (NULL: none)
 } ll_calib_search_options;
 
 typedef struct {

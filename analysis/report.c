@@ -10,35 +10,7 @@
 
 #include "report.h"
 #include "report_figures.h"
-
-static ll_status make_dirs(const char *dir, ll_error *err) {
-    char p[1024];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return ll_fail(err, LL_ERR_IO, "%s: cannot create folder: %s", p, strerror(errno));
-        *s = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return ll_fail(err, LL_ERR_IO, "%s: cannot create folder: %s", p, strerror(errno));
-    struct stat st;
-    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) return ll_fail(err, LL_ERR_IO, "%s: not a folder", p);
-    return LL_OK;
-}
-
-// Copies a table file into report.md.
-static void include_file(FILE *out, const char *dir, const char *name) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, out);
-    fclose(f);
-}
+#include "report_folder.h"
 
 static ll_status write_markdown(const fig_ctx *c, ll_error *err) {
     char path[1100];
@@ -60,9 +32,20 @@ static ll_status write_markdown(const fig_ctx *c, ll_error *err) {
     fprintf(f, "\n## Policies\n\nRuntime: CUPTI kernel time on the GPU backend, host wall time on the CPU backend "
                "(column \"time source\"). Speedup: the dense policy's mean call time over this policy's, within "
                "the same trace. Errors are against the dense output of the same call.\n\n");
-    include_file(f, c->out_dir, "policies.md");
-    fprintf(f, "\nPer step: [steps.md](steps.md); both tables as CSV: [policies.csv](policies.csv), "
-               "[steps.csv](steps.csv).\n\n## Figures\n\n");
+    ll_status st = ll_report_print_table(f, path, c->in, c->policies, c->n_policies, c->steps, c->n_steps,
+                                         LL_TABLE_POLICIES, LL_FORMAT_MD, err);
+    if (st != LL_OK) {
+        fclose(f);
+        return st;
+    }
+    int formats = c->opt->formats ? c->opt->formats : LL_FORMAT_ALL;
+    fprintf(f, "\nThe tables as files:%s%s%s\n\n## Figures\n\n",
+            formats & LL_FORMAT_MD ? " per step [steps.md](steps.md);" : "",
+            formats & LL_FORMAT_CSV
+                ? " CSV [policies.csv](policies.csv), [steps.csv](steps.csv), [calls.csv](calls.csv) (every call row);"
+                : "",
+            formats & LL_FORMAT_JSON ? " JSON [report.json](report.json) (policies and steps as NVBench-style states)."
+                                     : "");
     for (int i = 0; i < c->n_figures; i++)
         fprintf(f, "### %s\n\n%s\n\n![%s](%s.png) ([SVG](%s.svg))\n\n", c->figures[i].stem, c->figures[i].caption,
                 c->figures[i].stem, c->figures[i].stem, c->figures[i].stem);
@@ -80,7 +63,7 @@ static ll_status write_markdown(const fig_ctx *c, ll_error *err) {
 
 ll_status ll_report_write(const ll_report_input *in, const ll_report_options *opt, ll_error *err) {
     if (!opt || !opt->out_dir || !*opt->out_dir) return ll_fail(err, LL_ERR_USAGE, "report: no output folder (-o DIR)");
-    LL_TRY(make_dirs(opt->out_dir, err));
+    LL_TRY(ll_report_prepare_folder(opt->out_dir, opt->force, err));
     fig_ctx *c = calloc(1, sizeof *c);
     if (!c) return ll_fail(err, LL_ERR_NOMEM, "report: out of memory");
     c->in = in;
@@ -91,7 +74,8 @@ ll_status ll_report_write(const ll_report_input *in, const ll_report_options *op
     ll_status st = ll_report_summarize(in, &p, &c->n_policies, &s, &c->n_steps, err);
     c->policies = p;
     c->steps = s;
-    if (st == LL_OK) st = ll_report_write_tables(in, p, c->n_policies, s, c->n_steps, opt->out_dir, err);
+    if (st == LL_OK)
+        st = ll_report_write_tables(in, p, c->n_policies, s, c->n_steps, opt->out_dir, opt->formats, err);
     if (st == LL_OK && !opt->no_figures) {
         st = ll_gnuplot_find_scripts(opt->scripts_dir, c->scripts_dir, sizeof c->scripts_dir, err);
         char replot_path[1100];
@@ -113,6 +97,7 @@ ll_status ll_report_write(const ll_report_input *in, const ll_report_options *op
             fflush(c->replot);
             st = figures[i](c, err);
         }
+        if (opt->progress) ll_progress_end(opt->progress);
         if (c->replot) {
             if (fclose(c->replot) != 0 && st == LL_OK) st = ll_fail(err, LL_ERR_IO, "%s: write failed", replot_path);
             chmod(replot_path, 0755);

@@ -1,5 +1,5 @@
-// report.h: `litelab report`: tables (Markdown and CSV) and gnuplot figures
-// (PNG and SVG) from one or more traces.
+// report.h: `litelab report`: tables (CSV, Markdown, NVBench-style JSON) and
+// gnuplot figures (PNG and SVG) from one or more traces.
 //
 // The analysis works on traces loaded in memory (ll_report_input): the calls
 // and policies of each trace, plus its open reader for skip masks and tile
@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "common.h"
+#include "progress.h"
 #include "trace.h"
 
 #ifdef __cplusplus
@@ -81,11 +82,26 @@ ll_status ll_report_summarize(const ll_report_input *in, ll_policy_summary **pol
 // Does call c belong to summary p's calls?
 int ll_summary_uses_call(const ll_policy_summary *p, const ll_trace_call *c);
 
-// Tables: policies.{csv,md}, steps.{csv,md} and calls.csv (every trace row) in dir.
+// Table formats (a bit mask) and the tables.
+enum { LL_FORMAT_CSV = 1, LL_FORMAT_JSON = 2, LL_FORMAT_MD = 4, LL_FORMAT_ALL = 7 };
+typedef enum { LL_TABLE_POLICIES = 0, LL_TABLE_STEPS = 1, LL_TABLE_CALLS = 2 } ll_report_table;
+// --format csv,json,md (any non-empty list) -> mask; --table policies|steps|calls.
+ll_status ll_report_parse_formats(const char *list, int *formats, ll_error *err);
+ll_status ll_report_parse_table(const char *name, ll_report_table *table, ll_error *err);
+
+// Tables in dir, for each format of the mask (0: all): policies.csv, steps.csv
+// and calls.csv (every trace row); policies.md, steps.md; report.json (the
+// policies and steps as NVBench-style states: one object per measured state
+// with its axis values and summaries, see report_json.c).
 #define LL_POLICY_TABLE_COLUMNS 16
 #define LL_STEP_TABLE_COLUMNS 9
 ll_status ll_report_write_tables(const ll_report_input *in, const ll_policy_summary *p, int n_p,
-                                 const ll_step_summary *s, size_t n_s, const char *dir, ll_error *err);
+                                 const ll_step_summary *s, size_t n_s, const char *dir, int formats, ll_error *err);
+// One table in one format (one bit) to a stream (`-o -`); JSON is the whole
+// document whatever the table; the calls table is CSV only. name: for messages.
+ll_status ll_report_print_table(FILE *f, const char *name, const ll_report_input *in, const ll_policy_summary *p,
+                                int n_p, const ll_step_summary *s, size_t n_s, ll_report_table table, int format,
+                                ll_error *err);
 
 typedef struct {
     const char *out_dir;
@@ -96,11 +112,17 @@ typedef struct {
     int heatmap_steps[8];
     int n_heatmap_steps;         // 0: up to 4 steps spread over those recorded
     int no_figures;              // tables only
+    int formats;                 // table formats (LL_FORMAT_*), 0: all
+    int force;                   // write into a non-empty folder, removing the report files there first
     int verbose;
+    ll_progress *progress;       // one update per figure (NULL: none)
 } ll_report_options;
 
-// Everything: tables, data files, figures, report.md, replot.sh. Lists what
-// it wrote on stdout when verbose.
+// Everything: tables, data files, figures, report.md, replot.sh. Refuses a
+// folder that holds anything unless force; with force, first removes the
+// files a report writes (tables, data files, figures, report.md, replot.sh,
+// gnuplot.log), so no figure of an older report stays behind; other files
+// stay. Lists what it wrote on stdout when verbose.
 ll_status ll_report_write(const ll_report_input *in, const ll_report_options *opt, ll_error *err);
 
 #ifdef __cplusplus

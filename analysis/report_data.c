@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "report_tables.h"
 
 ll_status ll_report_load(const char *const *paths, int n, ll_report_input *in, ll_error *err) {
     memset(in, 0, sizeof *in);
@@ -91,11 +92,6 @@ static double policy_threshold(const ll_report_trace *t, int policy) {
     return th;
 }
 
-static const char *base_name(const char *path) {
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 static void summarize_policy(const ll_report_trace *t, ll_policy_summary *p) {
     size_t layer_rows = 0;
     for (size_t i = 0; i < t->n_calls; i++)
@@ -168,7 +164,8 @@ ll_status ll_report_summarize(const ll_report_input *in, ll_policy_summary **pol
                 for (int j2 = 0; j2 < in->traces[i2].n_policies; j2++)
                     if (i2 != i && !strcmp(in->traces[i2].policies[j2].name, t->policies[j].name)) clash = 1;
             if (clash)
-                snprintf(p[k].label, sizeof p[k].label, "%.63s [%.80s]", t->policies[j].name, base_name(t->path));
+                snprintf(p[k].label, sizeof p[k].label, "%.63s [%.80s]", t->policies[j].name,
+                         ll_report_base_name(t->path));
             else
                 snprintf(p[k].label, sizeof p[k].label, "%s", t->policies[j].name);
         }

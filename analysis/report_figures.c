@@ -41,6 +41,8 @@ ll_status ll_fig_draw(fig_ctx *c, const char *script, const char *stem, ll_gp_va
     ll_gp_var_str(v, "out_svg", svg);
     ll_gp_var_str(v, "script_dir", c->scripts_dir);
     const char *outs[2] = {png, svg};
+    if (c->opt->progress)
+        ll_progress_update(c->opt->progress, c->n_figures + 1, 0, "figure %d: %s", c->n_figures + 1, stem);
     LL_TRY(ll_gnuplot_run(c->scripts_dir, script, v, c->out_dir, c->replot, outs, 2, err));
     if (c->n_figures < LL_MAX_FIGURES) {
         snprintf(c->figures[c->n_figures].stem, sizeof c->figures[0].stem, "%s", stem);
@@ -61,6 +63,13 @@ void ll_fig_safe_name(const char *label, char *out, size_t len) {
     for (const char *s = label; *s && j + 1 < len; s++)
         out[j++] = (isalnum((unsigned char)*s) || *s == '-' || *s == '.') ? *s : '_';
     out[j] = 0;
+}
+
+// Characters (not bytes) of a UTF-8 string: the width of a label.
+static size_t utf8_chars(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
 }
 
 static double call_skipped(const ll_trace_call *k) {
@@ -116,12 +125,10 @@ ll_status ll_fig_runtime(fig_ctx *c, ll_error *err) {
         double dense_sum = 0;
         size_t dense_n = 0;
         int series = 0;
-        const ll_report_trace *first = NULL;
         for (int p = 0; p < c->n_policies && series < MAX_SERIES; p++) {
             const ll_policy_summary *ps = &c->policies[p];
             const ll_report_trace *t = &in->traces[ps->trace];
             if (group[ps->trace] != g) continue;
-            if (!first) first = t;
             int wrote = 0;
             for (size_t k = 0; k < t->n_calls; k++) {
                 const ll_trace_call *call = &t->calls[k];
@@ -166,13 +173,18 @@ ll_status ll_fig_runtime(fig_ctx *c, ll_error *err) {
         ll_gp_var_num(&v, "fit_a", has_fit ? fit.intercept : 0);
         ll_gp_var_num(&v, "fit_b", has_fit ? fit.slope : 0);
         ll_gp_var_num(&v, "fit_r2", has_fit ? fit.r2 : 0);
-        ll_gp_var_num(&v, "fit_n", (double)fit.n);
-        char title[400];
-        snprintf(title, sizeof title, "Runtime against skipped FLOPs (B=%d N=%d H=%d D=%d, %dx%d tiles, %s%s%s)",
-                 first->meta.shape.B, first->meta.shape.N, first->meta.shape.H, first->meta.shape.D,
-                 first->meta.tiling.block_m, first->meta.tiling.block_n, first->meta.backend,
-                 first->meta.gpu_name[0] ? ", " : "", first->meta.gpu_name);
-        ll_gp_var_str(&v, "plot_title", title);
+        // The traces of this group name the figure's shape, maps and hardware.
+        int *use = calloc((size_t)in->n_traces, sizeof(int));
+        if (!use) {
+            st = ll_fail(err, LL_ERR_NOMEM, "report: out of memory");
+            break;
+        }
+        for (int i = 0; i < in->n_traces; i++) use[i] = group[i] == g;
+        char subtitle[700];
+        ll_fig_subtitle(c, use, subtitle, sizeof subtitle);
+        free(use);
+        ll_gp_var_str(&v, "plot_title", "Runtime of each call against its skipped FLOPs");
+        ll_gp_var_str(&v, "subtitle", subtitle);
         char caption[300];
         snprintf(caption, sizeof caption,
                  "Runtime of every call against its skipped-FLOP ratio; dashed: the ideal 1:1 line from the dense "
@@ -191,13 +203,17 @@ ll_status ll_fig_steps(fig_ctx *c, ll_error *err) {
     LL_TRY(open_dat(c, "skipped_per_step.dat", &f, err));
     ll_gp_vars v;
     ll_gp_vars_init(&v);
-    int series = 0;
+    int series = 0, step_min = 0, step_max = 0, any = 0;
     for (int p = 0; p < c->n_policies && series < MAX_SERIES; p++) {
         int wrote = 0;
         for (size_t i = 0; i < c->n_steps; i++) {
             if (c->steps[i].summary != p || !isfinite(c->steps[i].skipped_ratio)) continue;
             fprintf(f, "%d %.9g\n", c->steps[i].step, c->steps[i].skipped_ratio);
             wrote = 1;
+            int st = c->steps[i].step;
+            if (!any || st < step_min) step_min = st;
+            if (!any || st > step_max) step_max = st;
+            any = 1;
         }
         if (wrote) {
             fprintf(f, "\n\n");
@@ -211,9 +227,14 @@ ll_status ll_fig_steps(fig_ctx *c, ll_error *err) {
         ll_fig_note(c, "%s: skipped: no call has a FLOP count", "skipped_per_step");
         return LL_OK;
     }
+    char subtitle[700];
+    ll_fig_subtitle(c, NULL, subtitle, sizeof subtitle);
     ll_gp_var_str(&v, "data", "skipped_per_step.dat");
     ll_gp_var_num(&v, "n_series", series);
+    ll_gp_var_num(&v, "step_min", step_min);
+    ll_gp_var_num(&v, "step_max", step_max);
     ll_gp_var_str(&v, "plot_title", "Skipped FLOPs per step (skips accumulate)");
+    ll_gp_var_str(&v, "subtitle", subtitle);
     return ll_fig_draw(c, "skipped_per_step.gp", "skipped_per_step", &v,
                 "Fraction of each step's FLOPs skipped, per policy: with propagation, skips only accumulate.", err);
 }
@@ -230,13 +251,14 @@ static int cmp_threshold(const void *a, const void *b) {
 ll_status ll_fig_threshold_sweep(fig_ctx *c, ll_error *err) {
     const ll_policy_summary **sel = malloc(sizeof *sel * (size_t)(c->n_policies ? c->n_policies : 1));
     if (!sel) return ll_fail(err, LL_ERR_NOMEM, "report: out of memory");
-    int n = 0, has_speedup = 0, all_positive = 1;
+    int n = 0, has_speedup = 0, positive_err = 0, zero_err = 0;
     for (int p = 0; p < c->n_policies; p++) {
         const ll_policy_summary *ps = &c->policies[p];
         if (ps->is_dense || !isfinite(ps->threshold) || !isfinite(ps->skipped_ratio)) continue;
         sel[n++] = ps;
         if (isfinite(ps->speedup)) has_speedup = 1;
-        if (!(ps->mean_rel_l2 > 0)) all_positive = 0;
+        if (ps->mean_rel_l2 > 0) positive_err++;
+        if (ps->mean_rel_l2 == 0) zero_err++;
     }
     if (n < 2) {
         free(sel);
@@ -268,17 +290,32 @@ ll_status ll_fig_threshold_sweep(fig_ctx *c, ll_error *err) {
     LL_TRY(close_dat(c, f, "threshold_sweep.dat", err));
     ll_gp_var_str(&v, "data", "threshold_sweep.dat");
     ll_gp_var_num(&v, "n_series", series);
-    ll_gp_var_num(&v, "log_err", all_positive);
+    // Errors span decades: a log axis whenever two are positive; exact zeros
+    // (thresholds that skip nothing) cannot sit on it, and the panel says so.
+    ll_gp_var_num(&v, "log_err", positive_err >= 2);
+    ll_gp_var_num(&v, "zero_err", positive_err >= 2 ? zero_err : 0);
     ll_gp_var_num(&v, "has_speedup", has_speedup);
-    ll_gp_var_str(&v, "speedup_label", "speedup vs dense (dense time / time)");
+    ll_gp_var_str(&v, "speedup_label", "speedup vs dense");
     ll_gp_var_str(&v, "plot_title", "Threshold sweep: sparsity, output error and speedup");
+    char subtitle[700];
+    ll_fig_subtitle(c, NULL, subtitle, sizeof subtitle);
+    ll_gp_var_str(&v, "subtitle", subtitle);
     return ll_fig_draw(c, "threshold_sweep.gp", "threshold_sweep", &v,
-                "Skipped-FLOP ratio, mean relative L2 error and speedup of the policies with a constant threshold.",
+                "Skipped-FLOP ratio, mean relative L2 error and speedup (dense time per call over the policy's) of the "
+                "policies with a constant threshold.",
                 err);
 }
 
 // ---------------------------------------------------------------------------
 // Error against speedup with the Pareto front.
+static void free_points(int *owner, int *chars, int *side, double *px, double *py) {
+    free(owner);
+    free(chars);
+    free(side);
+    free(px);
+    free(py);
+}
+
 ll_status ll_fig_pareto(fig_ctx *c, ll_error *err) {
     int n = c->n_policies, use_time = 0;
     for (int p = 0; p < n; p++)
@@ -291,39 +328,74 @@ ll_status ll_fig_pareto(fig_ctx *c, ll_error *err) {
         free(front);
         return ll_fail(err, LL_ERR_NOMEM, "report: out of memory");
     }
-    int usable = 0, all_positive = 1;
+    int usable = 0, positive = 0;
+    double min_pos = INFINITY, max_pos = 0;
     for (int p = 0; p < n; p++) {
         const ll_policy_summary *ps = &c->policies[p];
         gain[p] = use_time ? ps->speedup : (ps->skipped_ratio < 1 ? 1.0 / (1.0 - ps->skipped_ratio) : NAN);
         cost[p] = ps->mean_rel_l2;
         if (isfinite(gain[p]) && isfinite(cost[p])) {
             usable++;
-            if (!(cost[p] > 0)) all_positive = 0;
+            if (cost[p] > 0) {
+                positive++;
+                min_pos = fmin(min_pos, cost[p]);
+                max_pos = fmax(max_pos, cost[p]);
+            }
         }
     }
     ll_pareto_front(gain, cost, (size_t)n, front);
+    // Errors spread over decades (a threshold sweep) need a log axis, or the
+    // accurate policies pile up at 0; exact zeros (dense) then sit on its
+    // floor, a quarter of the smallest error, labelled "(error 0)".
+    int log_err = positive >= 2 && max_pos >= 100 * min_pos;
+    double floor_err = min_pos / 4;
+#define PLOT_COST(p) (log_err && !(cost[p] > 0) ? floor_err : cost[p])
+#define ZERO_NOTE " (error 0)"
     ll_status st = LL_OK;
     if (usable < 2) {
         ll_fig_note(c, "%s: skipped: fewer than two policies with both an error and a speedup", "error_vs_speedup");
         goto done;
     }
-    FILE *f;
-    if ((st = open_dat(c, "error_vs_speedup.dat", &f, err)) != LL_OK) goto done;
-    // Policies at the same point share one label ("a, b") instead of overprinting.
+    // Policies at the same point share one label ("a, b") instead of
+    // overprinting; each label then gets the side where it collides least.
+    int n_points = 0, *owner = malloc(sizeof(int) * (size_t)n), *chars = malloc(sizeof(int) * (size_t)n),
+        *side = malloc(sizeof(int) * (size_t)n);
+    double *px = malloc(sizeof(double) * (size_t)n), *py = malloc(sizeof(double) * (size_t)n);
+    if (!owner || !chars || !side || !px || !py) {
+        free_points(owner, chars, side, px, py);
+        st = ll_fail(err, LL_ERR_NOMEM, "report: out of memory");
+        goto done;
+    }
     for (int p = 0; p < n; p++) {
         if (!isfinite(gain[p]) || !isfinite(cost[p])) continue;
         int first = 1;
         for (int q = 0; q < p && first; q++)
             if (gain[q] == gain[p] && cost[q] == cost[p]) first = 0;
         if (!first) continue;
-        fprintf(f, "%.9g %.9g \"", gain[p], cost[p]);
+        owner[n_points] = p;
+        px[n_points] = gain[p];
+        py[n_points] = PLOT_COST(p);
+        chars[n_points] = log_err && !(cost[p] > 0) ? (int)strlen(ZERO_NOTE) : 0;
+        for (int q = p; q < n; q++)
+            if (gain[q] == gain[p] && cost[q] == cost[p])
+                chars[n_points] += (int)utf8_chars(c->policies[q].label) + (q != p ? 2 : 0);
+        n_points++;
+    }
+    ll_label_sides(px, py, chars, n_points, log_err, side);
+    FILE *f = NULL;
+    st = open_dat(c, "error_vs_speedup.dat", &f, err);
+    for (int i = 0; st == LL_OK && i < n_points; i++) {
+        int p = owner[i];
+        fprintf(f, "%.9g %.9g \"", gain[p], PLOT_COST(p));
         for (int q = p; q < n; q++) {
             if (gain[q] != gain[p] || cost[q] != cost[p]) continue;
             if (q != p) fputs(", ", f);
             for (const char *s = c->policies[q].label; *s; s++) fputc(*s == '"' ? '\'' : *s, f);
         }
-        fprintf(f, "\" %d\n", front[p]);
+        fprintf(f, "%s\" %d %d\n", log_err && !(cost[p] > 0) ? ZERO_NOTE : "", front[p], side[i]);
     }
+    free_points(owner, chars, side, px, py);
+    if (st != LL_OK) goto done;
     if ((st = close_dat(c, f, "error_vs_speedup.dat", err)) != LL_OK) goto done;
     if ((st = open_dat(c, "pareto_front.dat", &f, err)) != LL_OK) goto done;
     // The front sorted by gain (selection: n is small).
@@ -334,7 +406,7 @@ ll_status ll_fig_pareto(fig_ctx *c, ll_error *err) {
             if (front[p] && !done_[p] && (best < 0 || gain[p] < gain[best])) best = p;
         if (best < 0) break;
         done_[best] = 1;
-        fprintf(f, "%.9g %.9g\n", gain[best], cost[best]);
+        fprintf(f, "%.9g %.9g\n", gain[best], PLOT_COST(best));
     }
     free(done_);
     if ((st = close_dat(c, f, "pareto_front.dat", err)) != LL_OK) goto done;
@@ -346,8 +418,11 @@ ll_status ll_fig_pareto(fig_ctx *c, ll_error *err) {
         ll_gp_var_str(&v, "xlabel_text",
                       use_time ? "speedup vs dense (dense time per call / time per call)"
                                : "FLOP speedup 1 / (1 − skipped FLOP ratio) (no runtime measured)");
-        ll_gp_var_num(&v, "log_err", all_positive);
+        ll_gp_var_num(&v, "log_err", log_err);
         ll_gp_var_str(&v, "plot_title", "Output error against speedup, with the Pareto front");
+        char subtitle[700];
+        ll_fig_subtitle(c, NULL, subtitle, sizeof subtitle);
+        ll_gp_var_str(&v, "subtitle", subtitle);
         st = ll_fig_draw(c, "error_vs_speedup.gp", "error_vs_speedup", &v,
                   "Mean relative L2 error against speedup per policy; red: the Pareto front (no other policy is both "
                   "faster and more accurate).",
@@ -359,3 +434,5 @@ done:
     free(front);
     return st;
 }
+#undef PLOT_COST
+#undef ZERO_NOTE

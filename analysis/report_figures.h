@@ -1,6 +1,7 @@
 // report_figures.h: the figures of `litelab report`, one function each
 // (report_figures.c: runtime, steps, threshold sweep, Pareto; report_masks.c:
-// mask heatmaps and sparsity distributions). Internal to analysis/.
+// mask heatmaps and sparsity distributions; report_captions.c: the shape,
+// maps and hardware each figure names). Internal to analysis/.
 #pragma once
 #include <stdio.h>
 
@@ -41,3 +42,18 @@ void ll_fig_safe_name(const char *label, char *out, size_t len);
 ll_status ll_fig_draw(fig_ctx *c, const char *script, const char *stem, ll_gp_vars *v, const char *caption,
                       ll_error *err);
 void ll_fig_note(fig_ctx *c, const char *fmt, const char *arg);
+
+// Where a figure's numbers come from (report_captions.c).
+void ll_fig_maps_label(const ll_trace_meta *m, char *out, size_t len);
+void ll_fig_hardware_label(const ll_trace_meta *m, char *out, size_t len);
+void ll_fig_trace_provenance(const ll_report_trace *t, char *out, size_t len);
+void ll_fig_subtitle(const fig_ctx *c, const int *use, char *out, size_t len);
+int ll_fig_walk_marks(const char *kind);
+
+// Point labels (label_place.c): for each of n points (data coordinates, y on a
+// log axis when log_y) with a label of chars characters, where its label goes:
+// bit 0 below (else above), bit 1 left (else right) of the point, side / 4 the
+// number of lines it is raised (or lowered) by, 0..2.
+void ll_label_sides(const double *x, const double *y, const int *chars, int n, int log_y, int *side);
+// How many pairs of those labels overlap, placed by side (the same model).
+int ll_label_collisions(const double *x, const double *y, const int *chars, int n, int log_y, const int *side);

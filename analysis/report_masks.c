@@ -178,19 +178,30 @@ ll_status ll_fig_heatmaps(fig_ctx *c, ll_error *err) {
     ll_gp_var_num(&v, "n_panels", n_chosen);
     ll_gp_var_num(&v, "has_map", all_maps);
     ll_gp_var_num(&v, "cb_min", floor(min_log2 > -30 ? min_log2 : -30));
-    char key_label[96], query_label[96], plot_title[300];
+    ll_gp_var_num(&v, "q_tiles", Q);
+    ll_gp_var_num(&v, "k_tiles", K);
+    char key_label[96], query_label[96], plot_title[300], subtitle[700], caption[320];
     snprintf(key_label, sizeof key_label, "key tile (%d tokens each)", meta->tiling.block_n);
     snprintf(query_label, sizeof query_label, "query tile (%d tokens each)", meta->tiling.block_m);
     snprintf(plot_title, sizeof plot_title, "%s: skip mask of layer %d, head %d%s", ps->label, layer, head,
              all_maps ? " (light: skipped) over the dense attention map" : " (no tile map recorded)");
+    ll_fig_trace_provenance(t, subtitle, sizeof subtitle);
+    // The descending walk leaves a triangle: say why on the figure itself.
+    const char *walk_note = ll_fig_walk_marks(ps->kind)
+                                ? "Key tiles are walked from the last down to 0: a tile can only be marked once the "
+                                  "running maximum has seen the row maximum's tile, so skips lie left of it."
+                                : "";
     ll_gp_var_str(&v, "key_label", key_label);
     ll_gp_var_str(&v, "query_label", query_label);
     ll_gp_var_str(&v, "plot_title", plot_title);
-    st = ll_fig_draw(c, "mask_heatmap.gp", "mask_heatmap", &v,
-                     all_maps ? "Skip mask (light tiles: skipped) over the dense attention map's max_log2, one panel "
-                                "per step."
-                              : "Skip mask (skipped fraction per tile), one panel per step; no tile map recorded.",
-                     err);
+    ll_gp_var_str(&v, "subtitle", subtitle);
+    ll_gp_var_str(&v, "note", walk_note);
+    snprintf(caption, sizeof caption, "%s%s",
+             all_maps ? "Skip mask (light tiles: skipped) over the dense attention map's max_log2, one panel per step."
+                      : "Skip mask (skipped fraction per tile), one panel per step; no tile map recorded.",
+             *walk_note ? " The descending walk can only mark tiles below the row maximum's tile: hence the triangle."
+                        : "");
+    st = ll_fig_draw(c, "mask_heatmap.gp", "mask_heatmap", &v, caption, err);
 done:
     ll_skip_mask_free(&mask);
     ll_tile_map_free(&map);
@@ -247,10 +258,12 @@ ll_status ll_fig_distributions(fig_ctx *c, ll_error *err) {
         ll_gp_var_str(&v, "by_head", heads ? by_head : "");
         ll_gp_var_num(&v, "n_heads", t->meta.shape.H);
         ll_gp_var_num(&v, "n_layers", t->meta.layers);
-        char title[256], caption[320];
+        char title[256], caption[320], subtitle[700];
         snprintf(title, sizeof title, "%s: skipped FLOP fraction per layer%s", ps->label,
                  heads ? " and per head" : " (no per-head rows: record.per_head)");
+        ll_fig_trace_provenance(t, subtitle, sizeof subtitle);
         ll_gp_var_str(&v, "plot_title", title);
+        ll_gp_var_str(&v, "subtitle", subtitle);
         snprintf(caption, sizeof caption, "Distribution of the skipped-FLOP fraction of %s over layers%s.", ps->label,
                  heads ? " and heads (every step)" : "");
         LL_TRY(ll_fig_draw(c, "sparsity_distribution.gp", stem, &v, caption, err));

@@ -1,11 +1,13 @@
 # ablation.gp: self-attention time relative to dense against sparsity (experiments/ablation.sh).
 # Inputs (-e): data (ablation_points.dat: index 0 every LiteAttention call of the threshold sweep,
 # 1 the masks chosen at the targets, 2 random masks from litelab bench, 3 the paper's ablation;
-# columns: sparsity, time / dense time), out_png, out_svg, script_dir, plot_title.
+# columns: sparsity, time / dense time), out_png, out_svg, script_dir, plot_title, subtitle (the
+# shape, maps and GPU of the LiteAttention points: litelab report's caption of the trace).
+fig_w = 1600
 load script_dir.'/style.gp'
 set xlabel "sparsity (skipped fraction of (query tile, key tile) pairs)"
 set ylabel "time per call relative to dense"
-set title plot_title
+@canvas_title
 set xrange [-0.02:1.02]
 set yrange [0:1.15]
 set format x "%.0f%%"

@@ -76,21 +76,10 @@ finish_part() {
         > "$RESULTS/provenance.txt"
     $PY "$TOOLS" ablation-table "$1" "$RESULTS"
     local t
-    if t=$(trace_of "$raw/refine.h5"); then
-        cp "$t" "$RESULTS/refine.h5"
-        report "$RESULTS/refine.h5" "$RESULTS/report"
-    fi
-    figure
-    scrub "$RESULTS"
-}
-
-# The figure: time relative to dense against sparsity (experiments/ablation.gp).
-figure() {
-    local title="Self-attention time against sparsity, B=1 H=40 N=75600 D=128"
-    [ "$EXP_SMOKE" = 1 ] && title="$title (CPU smoke test: tiny shape)"
-    plot "$RESULTS" "$EXP_DIR/ablation.gp" \
-        "data='ablation_points.dat'; out_png='ablation.png'; out_svg='ablation.svg'; plot_title='$title'" || die "$NAME: gnuplot failed"
+    if t=$(trace_of "$raw/refine.h5"); then cp "$t" "$RESULTS/refine.h5"; fi
+    ablation_figures "$RESULTS" || die "$NAME: figures failed"
     log "$NAME: figure $RESULTS/ablation.png"
+    scrub "$RESULTS"
 }
 
 main "$@"

@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
            (double)grid.t[grid.n - 1], grid_step, split);
 
     ll_calib_table t;
-    ll_calib_build_options bo = {.split_log2 = split, .verbose = 0};
+    ll_calib_build_options bo = {.split_log2 = split};
     if (ll_calib_table_build(src, &grid, &bo, &t, &err)) return fail(&err);
     double mib = (t.row_off[t.n_rows] + t.n_rows * (size_t)grid.n * 8 + t.n_rows * 12) / 1048576.0;
     printf("table: built in %.1f s (two passes, map generation included); %.1f MiB\n", t.build_seconds, mib);

@@ -68,14 +68,8 @@ done
 $PY "$TOOLS" calibration-table "$RESULTS/per_step" "$RESULTS/per_step.md"
 $PY "$TOOLS" calibration-table "$RESULTS/accumulated" "$RESULTS/accumulated.md"
 $PY "$TOOLS" predict-table "$RESULTS/maps_tables/calls.csv" "$RESULTS/predict" "${pred[@]}"
-# Distinct names, so that the report's labels tell the two replays apart.
-cp "$RESULTS/per_step/verified.h5" "$RESULTS/per_step_replay.h5"
-cp "$RESULTS/accumulated/verified.h5" "$RESULTS/accumulated_replay.h5"
-report "$RESULTS/per_step_replay.h5" "$RESULTS/accumulated_replay.h5" "$RESULTS/report"
-rm "$RESULTS/per_step_replay.h5" "$RESULTS/accumulated_replay.h5"
-
-# Figure: per step, predicted and replayed skipped FLOPs of both schedules, thresholds on y2.
-plot "$RESULTS" "$EXP_DIR/calibration.gp" "out_png='calibration.png'; out_svg='calibration.svg'" || die "$NAME: gnuplot failed"
+# The report of both replays and the figure: predicted and replayed skipped FLOPs per step.
+calibration_figures "$RESULTS" || die "$NAME: figures failed"
 
 {
     echo "# Calibration: per-step thresholds within an error budget"

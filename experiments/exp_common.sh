@@ -122,6 +122,9 @@ tables() {
     done
 }
 
+# The experiments' figures (functions per experiment, drawn from a results folder).
+source "$EXP_DIR/figures.sh"
+
 # the trace of a run: TRACE if complete, else TRACE.partial if a stopped run left one.
 trace_of() {
     if [ -f "$1" ]; then echo "$1"; elif [ -f "$1.partial" ]; then echo "$1.partial"; else return 1; fi
@@ -129,14 +132,32 @@ trace_of() {
 
 # report TRACE... DIR: litelab report with figures (needs gnuplot), options from the array
 # REPORT_OPTS; replot.sh then names the gnuplot scripts relative to DIR, so that the committed
-# folder replots from any checkout.
+# folder replots from any checkout. DIR is the experiment's own report folder: --force replaces
+# an earlier report there (redraw_figures.sh), old figures included.
 REPORT_OPTS=()
 report() {
     local n=$(( $# - 1 )) dir=${!#} rel
-    "$LITELAB" report "${@:1:$n}" -o "$dir" -q ${REPORT_OPTS[@]+"${REPORT_OPTS[@]}"}
+    "$LITELAB" report "${@:1:$n}" -o "$dir" -q --force ${REPORT_OPTS[@]+"${REPORT_OPTS[@]}"}
     rel=$(realpath --relative-to="$dir" "$REPO_DIR")
     [ -f "$dir/replot.sh" ] && sed -i "s#$REPO_DIR/#$rel/#g" "$dir/replot.sh"
     log "report: $(ls "$dir"/*.png 2>/dev/null | wc -l) figures in $dir"
+}
+
+# caption TRACE_OR_REPORT_JSON...: the line a figure prints under its title (shape, maps,
+# hardware), from the traces' own metadata: traces (.h5) through `litelab report -o - --format
+# json`, or report.json files `tables` wrote; traces that differ only in N give N's range.
+caption() {
+    local f tmp rc docs=() tmps=()
+    for f in "$@"; do
+        case "$f" in
+        *.json) docs+=("$f") ;;
+        *) tmp=$(mktemp) && tmps+=("$tmp") && "$LITELAB" report "$f" -o - --format json > "$tmp" && docs+=("$tmp") ;;
+        esac
+    done
+    rc=0
+    $PY "$TOOLS" caption "${docs[@]}" || rc=$?
+    rm -f ${tmps[@]+"${tmps[@]}"}
+    return $rc
 }
 
 # main ARGS: the command line every experiment script takes (run_part and finish_part are its

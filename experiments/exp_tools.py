@@ -18,6 +18,14 @@ commands (standard library only, so it runs on the GPU machine and here alike):
   ablation-table RAW OUT   sweep-table RAW OUT   comparison-table RAW OUT   scaling-table RAW OUT
   calibration-table DIR OUT   predict-table CALLS OUT DIR...
                                                   Markdown and CSV tables for experiments/results/
+  caption REPORT_JSON...                          the line a figure prints under its title: the
+                                                  traces' shape, maps and hardware, from the JSON of
+                                                  `litelab report` (report.json, or `-o - --format
+                                                  json` on stdin as -); traces that differ only in N
+                                                  give one line with N's range
+  config-caption PROVENANCE CONFIG...             the same line for results whose traces are not
+                                                  kept: N, maps and backend from the configs that
+                                                  ran, the GPU from provenance.txt
 
 Sparsity everywhere is the skipped fraction of (query tile, key tile) pairs of a call,
 1 - tiles_kept / tiles_total, as `litelab bench` reports kept_fraction for its random masks.
@@ -690,6 +698,69 @@ def cmd_comparison_table(a):
     print("wrote %s/comparison.md, comparison.csv, tuning.csv" % out)
 
 
+def caption_of(docs):
+    """One caption for the traces of litelab report JSON documents (analysis/report_json.c)."""
+    caps = []
+    for doc in docs:
+        for t in doc.get("traces", []):
+            if t.get("caption") and t["caption"] not in caps:
+                caps.append(t["caption"])
+    if not caps:
+        sys.exit("caption: no trace with a caption in the JSON given")
+    if len(caps) == 1:
+        return caps[0]
+    # Traces that differ only in their sequence length: one line with N's range.
+    def without_n(c):
+        return " ".join("N=*" if w.startswith("N=") else w for w in c.split(" "))
+    if len({without_n(c) for c in caps}) == 1:
+        ns = sorted(int(w[2:]) for c in caps for w in c.split(" ") if w.startswith("N=") and w[2:].isdigit())
+        return without_n(caps[0]).replace("N=*", "N=%d..%d" % (ns[0], ns[-1]), 1)
+    return "%d traces of different shapes, maps or hardware: see their report.json" % len(caps)
+
+
+def cmd_caption(a):
+    docs = []
+    for path in a.json:
+        try:
+            docs.append(json.load(sys.stdin if path == "-" else open(path)))
+        except (OSError, ValueError) as e:
+            sys.exit("caption: %s: %s" % (path, e))
+    print(caption_of(docs))
+
+
+def cmd_config_caption(a):
+    gpu = ""
+    try:
+        for line in open(a.provenance):
+            if line.startswith("gpu:"):
+                gpu = line[4:].split(",")[0].strip()
+    except OSError as e:
+        sys.exit("config-caption: %s" % e)
+    ns, maps, backends = [], [], []
+    for path in a.configs:
+        try:
+            cfg = json.load(open(path))
+        except (OSError, ValueError) as e:
+            sys.exit("config-caption: %s: %s" % (path, e))
+        t = cfg.get("trajectory", {})
+        if "synthetic" in t:
+            m = "synthetic maps (preset %s, seed %s)" % (t["synthetic"], t.get("seed", 0))
+        else:
+            m = "maps captured in %s" % os.path.basename(str(t.get("capture", "?")))
+        if m not in maps:
+            maps.append(m)
+        if cfg.get("backend", "auto") not in backends:
+            backends.append(cfg.get("backend", "auto"))
+        if all(k in t for k in ("frames", "height", "width")):
+            ns.append(t["frames"] * t["height"] * t["width"])
+    if len(maps) != 1 or len(backends) != 1:
+        sys.exit("config-caption: the configs differ in their maps or backend")
+    hw = ("%s (%s backend): CUPTI times" % (gpu, backends[0]) if gpu and not gpu.startswith("none")
+          else "CPU backend: host times, not GPU times")
+    n = ("N=%d..%d" % (min(ns), max(ns)) if len(set(ns)) > 1 else "N=%d" % ns[0]) if ns else ""
+    print(" · ".join(x for x in (n, maps[0], hw) if x))
+
+
 def cmd_scaling_table(a):
     raw, out = a.raw, a.out
     os.makedirs(out, exist_ok=True)
@@ -852,6 +923,13 @@ def main():
     p.add_argument("out")
     p.add_argument("pred", nargs="+", help="litelab calibrate --predict output folders")
     p.set_defaults(fn=cmd_predict_table)
+    p = sub.add_parser("caption")
+    p.add_argument("json", nargs="+", help="report.json files of litelab report, or - for stdin")
+    p.set_defaults(fn=cmd_caption)
+    p = sub.add_parser("config-caption")
+    p.add_argument("provenance")
+    p.add_argument("configs", nargs="+")
+    p.set_defaults(fn=cmd_config_caption)
     p = sub.add_parser("calibration-table")
     p.add_argument("dir")
     p.add_argument("out")

@@ -75,15 +75,9 @@ finish_part() {
         > "$RESULTS/provenance.txt"
     t=$(trace_of "$raw/matched.h5") || die "$NAME: no trace under $raw"
     cp "$t" "$RESULTS/matched.h5"
-    REPORT_OPTS=(--heatmap-steps "$(masked_steps "$RESULTS/matched.json")")
-    report "$RESULTS/matched.h5" "$RESULTS/report"
+    policy_comparison_figures "$RESULTS"
     $PY "$TOOLS" comparison-table "$1" "$RESULTS"
     scrub "$RESULTS"
-}
-
-# The steps the experiment records masks at, comma-separated (for the heatmaps).
-masked_steps() {
-    $PY -c 'import json,sys; s=json.load(open(sys.argv[1]))["record"]["masks"]["steps"]; print(",".join(map(str, s)))' "$1"
 }
 
 main "$@"

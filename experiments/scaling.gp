@@ -1,10 +1,10 @@
 # scaling.gp: time per call against N, log-log (experiments/scaling.sh).
 # Inputs (-e): data (scaling.dat: N dense_ms lite_last_ms lite_last_sparsity dense_gflop),
-# out_png, out_svg, script_dir, plot_title.
+# out_png, out_svg, script_dir, plot_title, subtitle (the traces' shape, maps and GPU).
 load script_dir.'/style.gp'
 set xlabel "sequence length N (tokens)"
 set ylabel "time per call (ms)"
-set title plot_title
+@canvas_title
 set logscale xy
 set format x "%.0s%c"
 set key inside left top vertical Left reverse box opaque samplen 2 spacing 1.1 font ",12"

@@ -61,14 +61,12 @@ finish_part() {
         [ -f "$d/calls.csv" ] || continue
         mkdir -p "$RESULTS/$(basename "$d")"
         cp "$d/config.json" "$d/calls.csv" "$d/run.log" "$RESULTS/$(basename "$d")/"
+        [ -f "$d/tables/report.json" ] && cp "$d/tables/report.json" "$RESULTS/$(basename "$d")/"
     done
     { cat "$raw/provenance.txt"; echo "finished with: experiments/$NAME.sh --finish-only (table, figure)"; } \
         > "$RESULTS/provenance.txt"
     $PY "$TOOLS" scaling-table "$1" "$RESULTS"
-    local title="Time per call against sequence length (B=1, H=40, D=128, bf16)"
-    [ "$EXP_SMOKE" = 1 ] && title="Time per call against sequence length (CPU smoke test: tiny shapes)"
-    plot "$RESULTS" "$EXP_DIR/scaling.gp" \
-        "data='scaling.dat'; out_png='scaling.png'; out_svg='scaling.svg'; plot_title='$title'" || die "$NAME: gnuplot failed"
+    scaling_figures "$RESULTS" || die "$NAME: gnuplot failed"
     log "$NAME: figure $RESULTS/scaling.png"
     scrub "$RESULTS"
 }

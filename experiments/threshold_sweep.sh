@@ -42,7 +42,7 @@ finish_part() {
     cp "$raw/sweep.json" "$raw/run.log" "$RESULTS/"
     { cat "$raw/provenance.txt"; echo "finished with: experiments/$NAME.sh --finish-only (tables, figures)"; } \
         > "$RESULTS/provenance.txt"
-    report "$RESULTS/sweep.h5" "$RESULTS/report"
+    threshold_sweep_figures "$RESULTS"
     $PY "$TOOLS" sweep-table "$1" "$RESULTS"
     scrub "$RESULTS"
 }

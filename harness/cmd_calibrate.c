@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "calibrate.h"
+#include "cli_progress.h"
 #include "commands.h"
 #include "trace.h"
 
@@ -52,12 +53,14 @@ static void usage(FILE *f) {
             "  -o, --output DIR     schedule.json, experiment.json, prediction.csv, curve.csv\n"
             "  --verify             run `litelab run DIR/experiment.json -o DIR/verified.h5` and compare\n"
             "  --compare TRACE      compare a replay's trace with DIR/prediction.csv\n"
-            "  -q, --quiet          less output\n"
+            "  -q, --quiet          less output, no progress\n"
+            LL_CLI_PROGRESS_HELP
             "  -h, --help\n");
 }
 
 typedef struct {
     const char *trace, *capture, *synth, *out, *compare, *budget_list;
+    ll_cli_progress progress;
     uint64_t seed;
     int steps, layers, per_layer, accumulated, verify, quiet, split, ladder, threads, have_predict;
     ll_tiling tiling;
@@ -86,6 +89,7 @@ static int parse_options(int argc, char **argv, options *o) {
         {"ladder", required_argument, 0, 'd'},  {"threads", required_argument, 0, 'j'},
         {"output", required_argument, 0, 'o'},  {"verify", no_argument, 0, 'v'},
         {"compare", required_argument, 0, 'c'}, {"quiet", no_argument, 0, 'q'},
+        {"progress", required_argument, 0, 'P'}, {"log", required_argument, 0, 'G'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     *o = (options){.budget = 0.05, .split = 2, .tiling = {128, 64}, .grid_lo = -20, .grid_hi = 0, .grid_step = 0.5};
     optind = 1;
@@ -114,7 +118,9 @@ static int parse_options(int argc, char **argv, options *o) {
         case 'o': o->out = optarg; break;
         case 'v': o->verify = 1; break;
         case 'c': o->compare = optarg; break;
-        case 'q': o->quiet = 1; break;
+        case 'q': o->quiet = o->progress.quiet = 1; break;
+        case 'P': o->progress.when = optarg; break;
+        case 'G': o->progress.log = optarg; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
         }
@@ -310,11 +316,17 @@ int cmd_calibrate(int argc, char **argv) {
     int pr = parse_options(argc, argv, &o);
     if (pr) return pr > 0 ? 0 : ll_exit_code(LL_ERR_USAGE);
     ll_error err = {0};
+    ll_progress progress;
+    if (ll_cli_progress_start(&o.progress, "calibrate", argc, argv, &progress, &err) != LL_OK)
+        return ll_report_error("calibrate", &err);
     if (o.compare) {
         ll_calib_prediction p;
-        if (ll_calib_read_prediction(o.out, &p, &err) != LL_OK) return ll_report_error("calibrate", &err);
-        ll_status st = ll_calib_compare_trace(o.compare, POLICY_NAME, &p, o.out, !o.quiet, &err);
-        ll_calib_prediction_free(&p);
+        ll_status st = ll_calib_read_prediction(o.out, &p, &err);
+        if (st == LL_OK) {
+            st = ll_calib_compare_trace(o.compare, POLICY_NAME, &p, o.out, !o.quiet, &err);
+            ll_calib_prediction_free(&p);
+        }
+        ll_cli_progress_finish(&progress, st, &err);
         return st == LL_OK ? 0 : ll_report_error("calibrate", &err);
     }
     if (o.threads) omp_set_num_threads(o.threads);
@@ -333,7 +345,8 @@ int cmd_calibrate(int argc, char **argv) {
     if (!o.quiet)
         printf("maps: %s: %d steps x %d layers, B=%d H=%d, %d x %d tiles of %dx%d\n", src->desc, T, L, src->B, src->H,
                src->q_tiles, src->k_tiles, src->tiling.block_m, src->tiling.block_n);
-    ll_calib_build_options bo = {.split_log2 = o.split, .n_threads = o.threads, .verbose = !o.quiet};
+    ll_progress_log(&progress, "maps: %s: %d steps x %d layers", src->desc, T, L);
+    ll_calib_build_options bo = {.split_log2 = o.split, .n_threads = o.threads, .progress = &progress};
     if ((st = ll_calib_table_build(src, &grid, &bo, &t, &err)) != LL_OK) goto done;
     if (!o.quiet)
         printf("screening table: %.1f s; %llu markable tiles: %.1f%% constant, %.1f%% never negligible, %.1f%% "
@@ -360,7 +373,8 @@ int cmd_calibrate(int argc, char **argv) {
                                       .budget = o.budget,
                                       .step_budget = step_budget,
                                       .per_layer = o.per_layer,
-                                      .ladder_per_decade = o.ladder};
+                                      .ladder_per_decade = o.ladder,
+                                      .progress = &progress};
         ll_calib_search_info info;
         ll_calib_schedule found;
         if ((st = ll_calib_search(&t, &so, &found, &pred, &info, &err)) != LL_OK) goto done;
@@ -396,6 +410,8 @@ int cmd_calibrate(int argc, char **argv) {
     printf("predicted: skipped FLOP ratio %.4f over the trajectory (screening: an upper bound of the replay's); "
            "worst step error %.4g (bound) / %.4g (exact proxy)\n",
            pred.skipped_ratio, pred.err_max, sim.err_max);
+    ll_progress_log(&progress, "predicted: skipped FLOP ratio %.4f, worst step error %.4g (bound) / %.4g (exact proxy)",
+                    pred.skipped_ratio, pred.err_max, sim.err_max);
     if (o.out) {
         if ((st = make_dir(o.out, &err)) != LL_OK) goto done;
         cJSON *pol = ll_calib_policy_json(POLICY_NAME, per_step, T);
@@ -451,5 +467,6 @@ done:
     ll_calib_schedule_free(&sched);
     ll_calib_table_free(&t);
     ll_map_source_close(src);
+    ll_cli_progress_finish(&progress, st, &err);
     return st == LL_OK ? 0 : ll_report_error("calibrate", &err);
 }

@@ -259,7 +259,7 @@ static void test_tables_parse(void) {
     size_t n_s;
     ll_error err;
     CU_ASSERT_EQUAL_FATAL(ll_report_summarize(&m.in, &p, &n_p, &s, &n_s, &err), LL_OK);
-    CU_ASSERT_EQUAL_FATAL(ll_report_write_tables(&m.in, p, n_p, s, n_s, dir, &err), LL_OK);
+    CU_ASSERT_EQUAL_FATAL(ll_report_write_tables(&m.in, p, n_p, s, n_s, dir, 0, &err), LL_OK);
     char path[256];
     int rows;
     snprintf(path, sizeof path, "%s/policies.csv", dir);
@@ -480,9 +480,12 @@ static void test_report_trace(void) {
     const char *files[] = {"report.md", "policies.md", "policies.csv", "steps.md", "steps.csv", "replot.sh",
                            "mask_heatmap_0.dat", "runtime_vs_skipped.dat"};
     for (int i = 0; i < 8; i++) CU_ASSERT(file_size(out, files[i]) > 0);
-    // A policy without masks, a head out of range: clear errors.
+    // A policy without masks, a head out of range: clear errors (into the
+    // same folder: --force, or the non-empty folder would be the error).
+    o.force = 1;
     o.heatmap_policy = "dense";
     CU_ASSERT_EQUAL(ll_report_write(&in, &o, &err), LL_ERR_USAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "dense"));
     o.heatmap_policy = NULL;
     o.heatmap_head = 7;
     CU_ASSERT_EQUAL(ll_report_write(&in, &o, &err), LL_ERR_USAGE);

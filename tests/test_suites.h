@@ -50,6 +50,9 @@ int register_bench_cases_suite(void);
 int register_bench_cli_suite(void);
 int register_gpu_paths_suite(void);
 int register_walk_order_suite(void);
+int register_figures_suite(void);
+int register_report_output_suite(void);
+int register_progress_suite(void);
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
@@ -74,5 +77,8 @@ static test_suite_fn const test_suites[] = {
     register_bench_cli_suite,
     register_gpu_paths_suite,
     register_walk_order_suite,
+    register_figures_suite,
+    register_report_output_suite,
+    register_progress_suite,
 };
 static const int n_test_suites = (int)(sizeof test_suites / sizeof test_suites[0]);

@@ -1,6 +1,7 @@
 # realism.gp: the real-likeness checks of the trained Wan DiT (check_realism.py's data files).
 # Inputs (-e): dir (folder of sparsity_per_step.dat, iou_per_step.dat, mask_example.dat),
-# out_png, out_svg, script_dir (analysis/, for style.gp), threshold (e.g. -10).
+# out_png, out_svg, script_dir (analysis/, for style.gp), threshold (e.g. -10), subtitle (optional:
+# a line above the panels saying which maps they come from).
 # Panels: oracle sparsity per step (trained: all heads and per layer; the random control),
 # mask IoU per step (consecutive steps vs two samples), one late oracle map.
 fig_w = 2100
@@ -12,7 +13,11 @@ mask = dir.'/mask_example.dat'
 layers = system("awk 'NR==1{print NF-7}' ".sp)
 do for [pass=1:2] {
     if (pass == 1) { @term_png } else { @term_svg }
-    set multiplot layout 1,3 margins 0.05,0.93,0.14,0.88 spacing 0.08,0
+    if (exists("subtitle")) {
+        set multiplot layout 1,3 title subtitle margins 0.05,0.93,0.14,0.84 spacing 0.08,0
+    } else {
+        set multiplot layout 1,3 margins 0.05,0.93,0.14,0.88 spacing 0.08,0
+    }
     set key inside left top Left reverse samplen 2 font ",11" opaque box
     set xlabel "denoising step"
     set ylabel sprintf("tiles with oracle criterion <= %g", threshold)
@@ -24,6 +29,8 @@ do for [pass=1:2] {
          sp using 1:5 with linespoints lw 3 pt 5 ps 0.8 lc 2 title "random control", \
          for [l=0:layers-1] sp using 1:(column(7 + l)) with lines lw 1 lc rgb "#a0a0a0" \
              title (l == 0 ? "trained, per layer" : "")
+    # the IoU curves run high on the left: the key goes to the lower right
+    set key inside right bottom Left reverse samplen 2 font ",11" opaque box
     set title "mask IoU at the same threshold" font ",14"
     set ylabel "IoU of negligible-tile sets"
     set yrange [0.8:1]
