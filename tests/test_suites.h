@@ -33,6 +33,7 @@ int register_calibrate_suite(void);
 int register_run_suite(void);
 int register_bench_cases_suite(void);
 int register_bench_cli_suite(void);
+int register_error_metrics_suite(void);
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
@@ -55,5 +56,6 @@ static test_suite_fn const test_suites[] = {
     register_run_suite,
     register_bench_cases_suite,
     register_bench_cli_suite,
+    register_error_metrics_suite,
 };
 static const int n_test_suites = (int)(sizeof test_suites / sizeof test_suites[0]);
