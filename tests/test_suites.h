@@ -34,6 +34,7 @@ int register_run_suite(void);
 int register_bench_cases_suite(void);
 int register_bench_cli_suite(void);
 int register_error_metrics_suite(void);
+int register_shard_suite(void);
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
@@ -57,5 +58,6 @@ static test_suite_fn const test_suites[] = {
     register_bench_cases_suite,
     register_bench_cli_suite,
     register_error_metrics_suite,
+    register_shard_suite,
 };
 static const int n_test_suites = (int)(sizeof test_suites / sizeof test_suites[0]);
