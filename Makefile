@@ -134,3 +134,14 @@ $(BUILD)/bench_calibrate: $(BUILD)/experiments/bench_calibrate.o $(BUILD)/liblit
 	$(CC) -o $@ $^ $(LDLIBS)
 
 -include $(BUILD)/experiments/bench_calibrate.d
+
+# Speed of `litelab merge` on 8 shards of a Wan 720p trace with masks
+# (experiments/results/merge_speed.md); options: build/bench_merge --help.
+.PHONY: bench-merge
+bench-merge: $(BUILD)/bench_merge
+	$(BUILD)/bench_merge
+
+$(BUILD)/bench_merge: $(BUILD)/experiments/bench_merge.o $(BUILD)/liblitelab.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+-include $(BUILD)/experiments/bench_merge.d

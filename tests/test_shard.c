@@ -30,7 +30,7 @@ static int sh(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    snprintf(line, sizeof line, "cd %s && (%s) >log.txt 2>&1", dir, cmd);
+    snprintf(line, sizeof line, "{ cd %s && (%s) >log.txt 2>&1; } 2>>%s/log.txt", dir, cmd, dir);
     int st = system(line);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
