@@ -78,6 +78,8 @@ ll_status ll_gnuplot_find_scripts(const char *hint, char *out, size_t len, ll_er
             return ll_fail(err, LL_ERR_IO, "LITELAB_GNUPLOT_DIR=%s: no gnuplot scripts there", env);
         return found(env, out, len, err);
     }
+    // Beside the program: build/litelab in a checkout, PREFIX/bin/litelab
+    // installed by make install (PREFIX/share/litelab/gnuplot).
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
@@ -85,17 +87,20 @@ ll_status ll_gnuplot_find_scripts(const char *hint, char *out, size_t len, ll_er
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = 0;
-            char cand[PATH_MAX + 16];
-            snprintf(cand, sizeof cand, "%s/../analysis", exe);
-            if (has_scripts(cand)) return found(cand, out, len, err);
+            const char *beside[] = {"../analysis", "../" LL_GNUPLOT_INSTALL_DIR};
+            for (int i = 0; i < 2; i++) {
+                char cand[PATH_MAX];
+                int w = snprintf(cand, sizeof cand, "%s/%s", exe, beside[i]);
+                if (w > 0 && (size_t)w < sizeof cand && has_scripts(cand)) return found(cand, out, len, err);
+            }
         }
     }
     const char *rel[] = {"analysis", "../analysis"};
     for (int i = 0; i < 2; i++)
         if (has_scripts(rel[i])) return found(rel[i], out, len, err);
     return ll_fail(err, LL_ERR_IO,
-                   "gnuplot scripts not found (looked in $LITELAB_GNUPLOT_DIR, <litelab>/../analysis, ./analysis, "
-                   "../analysis); pass --scripts DIR");
+                   "gnuplot scripts not found (looked in $LITELAB_GNUPLOT_DIR, <litelab>/../analysis, "
+                   "<litelab>/../" LL_GNUPLOT_INSTALL_DIR ", ./analysis, ../analysis); pass --scripts DIR");
 }
 
 // The last few lines of the log, for the error message.

@@ -23,8 +23,13 @@ void ll_gp_vars_init(ll_gp_vars *v);
 void ll_gp_var_str(ll_gp_vars *v, const char *name, const char *value);  // quoted as a gnuplot string
 void ll_gp_var_num(ll_gp_vars *v, const char *name, double value);      // NaN written as NaN
 
+// Where make install puts the scripts, relative to PREFIX.
+#define LL_GNUPLOT_INSTALL_DIR "share/litelab/gnuplot"
+
 // The folder with the scripts: hint when given, else $LITELAB_GNUPLOT_DIR,
-// <folder of the running program>/../analysis, ./analysis, ../analysis.
+// <folder of the running program>/../analysis (a build in a checkout),
+// <folder of the running program>/../share/litelab/gnuplot (installed),
+// ./analysis, ../analysis.
 ll_status ll_gnuplot_find_scripts(const char *hint, char *out, size_t len, ll_error *err);
 
 // Runs `gnuplot -e VARS SCRIPTS/script` in out_dir; fails when gnuplot is

@@ -246,6 +246,7 @@ ll_status ll_fig_distributions(fig_ctx *c, ll_error *err) {
         ll_gp_var_str(&v, "by_layer", by_layer);
         ll_gp_var_str(&v, "by_head", heads ? by_head : "");
         ll_gp_var_num(&v, "n_heads", t->meta.shape.H);
+        ll_gp_var_num(&v, "n_layers", t->meta.layers);
         char title[256], caption[320];
         snprintf(title, sizeof title, "%s: skipped FLOP fraction per layer%s", ps->label,
                  heads ? " and per head" : " (no per-head rows: record.per_head)");

@@ -5,11 +5,15 @@
 # on those sparsities, and random masks of the same density (litelab bench). Per-call time,
 # full-generation self-attention time (4000 calls = 40 layers x 50 steps x 2 CFG passes) and
 # the runtime improvement next to the paper's 18 / 40 / 56 / 77 %.
-# Results: experiments/results/ablation/.
+# Results: RESULTS/ablation/, where RESULTS is $LITELAB_RESULTS, else results/ at the repository
+# root (not committed), or experiments/results/ (the committed results) with --commit-results.
+#
+#   usage: experiments/ablation.sh [--commit-results] [--run-only RAW | --finish-only RAW | --help]
 #
 #   experiments/ablation.sh                    run (GPU) and write the results
 #   experiments/ablation.sh --run-only RAW     only the GPU part, raw outputs into RAW/ablation
 #   experiments/ablation.sh --finish-only RAW  only the tables and the figure, from RAW/ablation
+#   --help prints this and does nothing else.
 #
 # Steps of the GPU part:
 #   1. the threshold sweep (experiments/threshold_sweep.sh) unless RAW/sweep holds it;
@@ -21,7 +25,6 @@
 set -euo pipefail
 source "$(dirname "$0")/exp_common.sh"
 NAME=ablation
-RESULTS=${RESULTS_DIR:-experiments/results}/$NAME
 EST_REFINE_S=${EST_REFINE_S:-30}   # GPU seconds, estimated: refine replay (5 steps, 4 policies + dense)
 EST_BENCH_S=${EST_BENCH_S:-25}     # litelab bench at Wan 720p, dense + full + ~5 random masks
 

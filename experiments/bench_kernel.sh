@@ -4,17 +4,18 @@
 # flash and cuDNN, FlexAttention block-sparse; CUDA events) appending to the same CSV,
 # then a short table of all rows.
 #
-#   experiments/bench_kernel.sh [--quick] [--shapes L] [--kept L] [--masks L] [--reps N]
-#                               [--warmup N] [--dtype T] [--seed N] [--kernel K] [--encoding E]
+#   usage: experiments/bench_kernel.sh [--quick] [--shapes L] [--kept L] [--masks L] [--reps N]
+#                                      [--warmup N] [--dtype T] [--seed N] [--kernel K]
+#                                      [--encoding E] [--commit-results] [--help]
 #
-# Files go to $OUT when it is set, else to experiments/results/: kernel_bench_<gpu>.csv, the
-# two logs, and kernel_bench_<gpu>.txt (this command line, date, commit, driver).
+# Files go to $OUT when it is set, else to RESULTS: $LITELAB_RESULTS, else results/ at the
+# repository root (not committed), or experiments/results/ (the committed results) with
+# --commit-results: kernel_bench_<gpu>.csv, the two logs, and kernel_bench_<gpu>.txt (this
+# command line, date, commit, driver). --help prints this and does nothing else.
 # Needs build/litelab (run make first) and python3 with PyTorch >= 2.5. Shared libraries
 # the machine lacks may be put in build/device-libs (make device-libs); they are used.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+source "$(dirname "$0")/exp_common.sh"
 all_args="$*"
 common=()        # options both programs take
 litelab_only=()  # options of litelab bench alone
@@ -27,18 +28,15 @@ while [ $# -gt 0 ]; do
     --kernel|--encoding)
         [ $# -ge 2 ] || { echo "bench_kernel.sh: $1 needs a value" >&2; exit 2; }
         litelab_only+=("$1" "$2"); shift 2 ;;
-    -h|--help) usage; exit 0 ;;
+    --commit-results) export EXP_COMMIT_RESULTS=1; shift ;;
+    -h|--help) exp_usage; exit 0 ;;
     *) echo "bench_kernel.sh: unknown option '$1' (--help lists them)" >&2; exit 2 ;;
     esac
 done
 
-LITELAB=${LITELAB:-build/litelab}
-[ -x "$LITELAB" ] || { echo "bench_kernel.sh: $LITELAB not found: run make first" >&2; exit 2; }
-if [ -d build/device-libs ]; then
-    export LD_LIBRARY_PATH="$PWD/build/device-libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
+need_litelab
 gpu=$("$LITELAB" bench --gpu-name)  # exits 7 with "no usable GPU" on a machine without one
-outdir=${OUT:-experiments/results}
+outdir=${OUT:-$(results_root)}
 mkdir -p "$outdir"
 csv="$outdir/kernel_bench_$gpu.csv"
 {

@@ -11,6 +11,16 @@ Peers (kernel column):
                      token, w the narrowest half-width whose kept fraction is closest to the
                      target). flex_attention is compiled with torch.compile once per shape;
                      the compile time is printed and excluded from the timing.
+  fa3                FlashAttention-3 forward (the PyPI `fa3-fwd` build of upstream hopper/), dense;
+                     an optional peer: the folder holding fa3_fwd_interface.py comes from
+                     --fa3-path or $LITELAB_FA3_PATH; skipped with a message when absent.
+  production         the production LiteAttention kernel (moonmath-ai/LiteAttention release 0.2.0,
+                     built by the peer kit), optional likewise (--production-path or
+                     $LITELAB_PRODUCTION_PATH: the folder holding the lite_attention package):
+                     its dense path (no lists), and skip mode at its own tiles (128 x 176 at
+                     D=128, 192 x 192 at D=64) over full lists and the same kinds of masks,
+                     written as its end-inclusive lists, threshold -1e30 so the lists stay as
+                     built (the write list is written, as in a real step).
 
 Every case: warm-up calls, then --reps calls each timed with a torch.cuda.Event pair;
 median and minimum reported. Inputs rotate through several buffer sets when one set
@@ -36,6 +46,9 @@ PRESETS = {  # name: (B, H, N, D), as in lib/bench_cases.c
     "h24d64": (1, 24, 32760, 64),
 }
 FLEX_BLOCK = 128
+ALL_PEERS = ("sdpa_flash", "sdpa_cudnn", "flex", "fa3", "production")
+# The production kernel's tiles at 16-bit dtypes (LiteAttention.get_MN of release 0.2.0).
+PRODUCTION_TILES = {64: (192, 192), 96: (192, 144), 128: (128, 176)}
 EXIT_USAGE, EXIT_IO, EXIT_FORMAT, EXIT_NO_GPU, EXIT_CUDA = 2, 4, 5, 7, 8
 
 
@@ -90,8 +103,8 @@ def parse_masks(text):
 def parse_peers(text):
     out = text.split(",")
     for p in out:
-        if p not in ("sdpa_flash", "sdpa_cudnn", "flex"):
-            raise argparse.ArgumentTypeError(f"--peers: unknown peer '{p}' (sdpa_flash, sdpa_cudnn, flex)")
+        if p not in ALL_PEERS:
+            raise argparse.ArgumentTypeError(f"--peers: unknown peer '{p}' ({', '.join(ALL_PEERS)})")
     return out
 
 
@@ -161,13 +174,13 @@ def band_half_width(N, bm, bn, kept):
     return w
 
 
-def build_mask(torch, kind, B, H, N, kept, seed, device):
-    qb, kb = -(-N // FLEX_BLOCK), -(-N // FLEX_BLOCK)
+def build_mask(torch, kind, B, H, N, kept, seed, device, bm=FLEX_BLOCK, bn=FLEX_BLOCK):
+    qb, kb = -(-N // bm), -(-N // bn)
     if kind == "full":
         return torch.ones(B, H, qb, kb, dtype=torch.bool, device=device)
     if kind == "banded":
-        w = band_half_width(N, FLEX_BLOCK, FLEX_BLOCK, kept)
-        bounds = torch.tensor([band_tiles(N, FLEX_BLOCK, FLEX_BLOCK, q, w) for q in range(qb)], device=device)
+        w = band_half_width(N, bm, bn, kept)
+        bounds = torch.tensor([band_tiles(N, bm, bn, q, w) for q in range(qb)], device=device)
         cols = torch.arange(kb, device=device)
         m = (cols[None, :] >= bounds[:, :1]) & (cols[None, :] <= bounds[:, 1:])
         return m.expand(B, H, qb, kb).contiguous()
@@ -192,13 +205,57 @@ def block_mask_from(torch, BlockMask, m, N):
                                     BLOCK_SIZE=FLEX_BLOCK, seq_lengths=(N, N))
 
 
-def executed_flops(torch, m, N, D):
+def executed_flops(torch, m, N, D, bm=FLEX_BLOCK, bn=FLEX_BLOCK):
     """Exact FLOPs of the kept blocks, partial last blocks with their real size (as lib/flops.h)."""
-    nb = m.shape[-1]
-    size = torch.full((nb,), float(FLEX_BLOCK), dtype=torch.float64, device=m.device)
-    size[-1] = N - (nb - 1) * FLEX_BLOCK
-    per_q = (m.to(torch.float64) * size).sum(dim=-1)  # kept key columns per query block
-    return int(round(4.0 * D * float((per_q * size).sum().item())))
+    def sizes(n_blocks, block):
+        size = torch.full((n_blocks,), float(block), dtype=torch.float64, device=m.device)
+        size[-1] = N - (n_blocks - 1) * block
+        return size
+    per_q = (m.to(torch.float64) * sizes(m.shape[-1], bn)).sum(dim=-1)  # kept key columns per query block
+    return int(round(4.0 * D * float((per_q * sizes(m.shape[-2], bm)).sum().item())))
+
+
+def production_lists(torch, m):
+    """The production kernel's read list for a block mask [B, H, q_tiles, k_tiles]: per row
+    [len, start0, end0, ...], ranges of kept key tiles walked from the highest tile down, both
+    ends computed (release 0.2.0's reading). Fails when a row needs more than k_tiles entries."""
+    B, H, qb, kb = m.shape
+    rev = m.flip(-1).reshape(-1, kb)  # visiting order: tile kb-1 first
+    prev = torch.nn.functional.pad(rev[:, :-1], (1, 0), value=False)
+    nxt = torch.nn.functional.pad(rev[:, 1:], (0, 1), value=False)
+    is_start, is_end = rev & ~prev, rev & ~nxt
+    entries = is_start.to(torch.int32) + is_end.to(torch.int32)
+    before = torch.cumsum(entries, dim=-1) - entries  # entries written before position j
+    total = entries.sum(dim=-1)
+    if int(total.max().item()) > kb:
+        raise ValueError(f"a row needs {int(total.max().item())} list entries, the layout holds {kb}")
+    tile = (kb - 1 - torch.arange(kb, device=m.device, dtype=torch.int32)).expand_as(rev)
+    out = torch.zeros(rev.shape[0], kb + 2, dtype=torch.int32, device=m.device)  # last column: discarded
+    dump = kb + 1
+    slot_start = torch.where(is_start, 1 + before, torch.full_like(before, dump))
+    slot_end = torch.where(is_end, 1 + before + is_start.to(before.dtype), torch.full_like(before, dump))
+    out.scatter_(1, slot_start.long(), tile)
+    out.scatter_(1, slot_end.long(), tile)
+    out[:, 0] = total
+    return out[:, :kb + 1].reshape(B, H, qb, kb + 1).contiguous()
+
+
+def import_peer(module, flag, env, path):
+    """Imports an optional peer from a folder (flag or environment variable); None with a message
+    when it is not given or does not import."""
+    folder = path or os.environ.get(env)
+    if not folder:
+        print(f"bench_peers: {module}: skipped (give {flag} or ${env})")
+        return None
+    if not os.path.isdir(folder):
+        print(f"bench_peers: {module}: skipped, {folder} is not a folder")
+        return None
+    sys.path.insert(0, os.path.abspath(folder))
+    try:
+        return __import__(module)
+    except Exception as e:  # a missing .so, an ABI mismatch: say which, go on without it
+        print(f"bench_peers: {module}: skipped, importing it from {folder} failed: {e}")
+        return None
 
 
 # ---------------------------------------------------------------------------
@@ -237,8 +294,11 @@ def main():
                     help="presets or BxHxNxD, comma-separated (default wan720,wan480,h24d64)")
     ap.add_argument("--kept", type=parse_fractions, default=None, help="kept fractions (default 1,0.75,0.5,0.25,0.1)")
     ap.add_argument("--masks", type=parse_masks, default=parse_masks("random,banded"), help="random,banded")
-    ap.add_argument("--peers", type=parse_peers, default=parse_peers("sdpa_flash,sdpa_cudnn,flex"),
-                    help="sdpa_flash,sdpa_cudnn,flex (default all)")
+    ap.add_argument("--peers", type=parse_peers, default=parse_peers(",".join(ALL_PEERS)),
+                    help=",".join(ALL_PEERS) + " (default all; fa3 and production only where found)")
+    ap.add_argument("--fa3-path", default=None, help="folder holding fa3_fwd_interface.py ($LITELAB_FA3_PATH)")
+    ap.add_argument("--production-path", default=None,
+                    help="folder holding the lite_attention package ($LITELAB_PRODUCTION_PATH)")
     ap.add_argument("--reps", type=parse_reps, default=10, help="timed calls per case, >= 10 (default 10)")
     ap.add_argument("--warmup", type=parse_warmup, default=None, help="untimed calls first (default 3)")
     ap.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16")
@@ -275,6 +335,12 @@ def main():
         fail(EXIT_IO, f"{path}: cannot open: {e.strerror}")
     l2 = getattr(props, "L2_cache_size", 0)
     compiled_flex = torch.compile(flex_attention, dynamic=False)
+    fa3 = import_peer("fa3_fwd_interface", "--fa3-path", "LITELAB_FA3_PATH", args.fa3_path) \
+        if "fa3" in args.peers else None
+    production = import_peer("lite_attention", "--production-path", "LITELAB_PRODUCTION_PATH",
+                             args.production_path) if "production" in args.peers else None
+    if production is not None:
+        from lite_attention._internal.flash_attn_interface import flash_attn_func as production_call
     rows = []
 
     def record(kernel, name, B, H, N, D, kept_frac, mask, mode, med, mn, flops_exec, target, bm, bn):
@@ -345,6 +411,53 @@ def main():
                     med, mn = time_calls(torch, flex, n_sets, warmup, args.reps)
                 record("flex_attention", name, B, H, N, D, kept_frac, mask_kind, "block_sparse", med, mn, flops,
                        target, FLEX_BLOCK, FLEX_BLOCK)
+        if fa3 is not None or production is not None:
+            # FA3 and the production kernel take [B, N, H, D], as litelab does.
+            nhd = [tuple(x.transpose(1, 2).contiguous() for x in st) for st in sets]
+            scale = 1.0 / math.sqrt(D)
+        if fa3 is not None:
+            def fa3_dense(i):
+                return fa3.flash_attn_func(*nhd[i], softmax_scale=scale)
+            with torch.cuda.nvtx.range(f"bench fa3 {name}"):
+                med, mn = time_calls(torch, fa3_dense, n_sets, warmup, args.reps)
+            record("fa3", name, B, H, N, D, 1.0, "none", "dense", med, mn, dense_flops, 1.0, "", "")
+        if production is not None and D in PRODUCTION_TILES:
+            def production_dense(i):
+                return production_call(*nhd[i], softmax_scale=scale)
+            with torch.cuda.nvtx.range(f"bench production dense {name}"):
+                med, mn = time_calls(torch, production_dense, n_sets, warmup, args.reps)
+            record("production", name, B, H, N, D, 1.0, "none", "dense", med, mn, dense_flops, 1.0, "", "")
+            bm, bn = PRODUCTION_TILES[D]
+            cases = [("full", 1.0)] + [(mk, f) for mk in args.masks for f in kept_list if f < 1.0]
+            for mask_kind, target in cases:
+                m = build_mask(torch, mask_kind, B, H, N, target, args.seed, device, bm, bn)
+                try:
+                    read = production_lists(torch, m)
+                except ValueError as e:
+                    print(f"  production {name} {mask_kind} kept {target}: skipped, {e}")
+                    continue
+                write = torch.empty_like(read)
+                # The wrapper's "empty must-do list", as LiteAttention passes it.
+                must_do = torch.zeros_like(read)
+                must_do[..., 0] = 2
+                kept_frac = m.sum().item() / m.numel()
+                flops = executed_flops(torch, m, N, D, bm, bn)
+
+                def production_skip(i, read=read, write=write, must_do=must_do):
+                    return production_call(*nhd[i], softmax_scale=scale, attn_read_list=read,
+                                           attn_must_do_list=must_do, attn_write_list=write, thr=-1e30)
+                with torch.cuda.nvtx.range(f"bench production {name} {mask_kind} {target:.2f}"):
+                    med, mn = time_calls(torch, production_skip, n_sets, warmup, args.reps)
+                # At threshold -1e30 nothing is marked, so the list the kernel writes should be the one it
+                # read: a check that it walked our lists (rows compared up to their own length).
+                pos = torch.arange(read.shape[-1], device=device)
+                valid = pos <= read[..., :1]
+                same = ((read == write) | ~valid).all(dim=-1).float().mean().item()
+                print(f"  production {name} {mask_kind} kept {kept_frac:.3f}: write list equals read list "
+                      f"in {100 * same:.2f}% of rows")
+                record("production", name, B, H, N, D, kept_frac, mask_kind, "skip", med, mn, flops, target, bm, bn)
+        elif production is not None:
+            print(f"  production {name}: skipped, no production tiles for D={D}")
         del sets, q, k, v
         torch.cuda.empty_cache()
 

@@ -7,9 +7,13 @@
 #      the prediction and the replay side by side;
 #   3. litelab calibrate --predict T for T = -12, -8, -4: the sparsity a constant threshold is
 #      predicted to produce, against the replays of step 1.
-# Results: experiments/results/calibration/ (calibration.md ties them together).
+# Results: RESULTS/calibration/ (calibration.md ties them together; the folder is replaced),
+# where RESULTS is $LITELAB_RESULTS, else results/ at the repository root (not committed), or
+# experiments/results/ (the committed results) with --commit-results.
 #
-#   experiments/calibration.sh
+#   usage: experiments/calibration.sh [--commit-results] [--help]
+#
+#   --help prints this and does nothing else.
 #
 # The screening's skipped ratio is an upper bound of the replay's (analysis/calibrate.h): the
 # maps give each tile's weight relative to its row's final maximum, the kernel's criterion
@@ -17,13 +21,21 @@
 set -euo pipefail
 source "$(dirname "$0")/exp_common.sh"
 NAME=calibration
+for arg in "$@"; do
+    case "$arg" in
+    -h|--help) exp_usage; exit 0 ;;
+    --commit-results) export EXP_COMMIT_RESULTS=1 ;;
+    *) echo "calibration.sh: unknown option '$arg' ($0 --help)" >&2; exit 2 ;;
+    esac
+done
+need_litelab
 CONFIG=experiments/calibration_maps.json
-RESULTS=${RESULTS_DIR:-experiments/results}/$NAME
+RESULTS=$(results_root)/$NAME
 BUDGET=${BUDGET:-0.05}
 ACC_BUDGET=${ACC_BUDGET:-0.25}
 THRESHOLDS="-12 -8 -4"
 
-EXP_CMD=${EXP_CMD:-experiments/$NAME.sh}
+EXP_CMD=${EXP_CMD:-experiments/$NAME.sh${*:+ $*}}
 EXP_MODE="CPU (CPU backend, this machine)"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"

@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
 # cpu_speed.sh: the two CPU speed figures, measured on this machine and written with their
 # command and output:
-#   experiments/results/calibrate_speed.md      make bench-calibrate (threshold screening: a sweep
-#                                               of 1,000 schedules over Wan 720p-shaped tile maps,
-#                                               50 steps x 4 layers x 40 heads)
-#   experiments/results/cpu_reference_speed.md  make bench-reference (the CPU reference attention,
-#                                               4096 tokens, 8 heads, D=128)
+#   RESULTS/calibrate_speed.md      make bench-calibrate (threshold screening: a sweep of 1,000
+#                                   schedules over Wan 720p-shaped tile maps, 50 steps x 4 layers
+#                                   x 40 heads)
+#   RESULTS/cpu_reference_speed.md  make bench-reference (the CPU reference attention, 4096
+#                                   tokens, 8 heads, D=128)
+# where RESULTS is $LITELAB_RESULTS, else results/ at the repository root (not committed), or
+# experiments/results/ (the committed results) with --commit-results.
 #
-#   experiments/cpu_speed.sh [calibrate|reference]...   (default: both)
+#   usage: experiments/cpu_speed.sh [--commit-results] [calibrate|reference]...   (default: both)
+#          experiments/cpu_speed.sh --help   (prints this and does nothing else)
 #
 # BUILD (default build) is the build folder the Makefile uses. The machine should be otherwise
 # idle: the figures are wall-clock times.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/exp_common.sh"
 BUILD=${BUILD:-build}
-OUTDIR=${RESULTS_DIR:-experiments/results}
+what=()
+for arg in "$@"; do
+    case "$arg" in
+    -h|--help) exp_usage; exit 0 ;;
+    --commit-results) export EXP_COMMIT_RESULTS=1 ;;
+    calibrate|reference) what+=("$arg") ;;
+    *) echo "cpu_speed.sh: unknown figure or option '$arg' (calibrate, reference; --help)" >&2; exit 2 ;;
+    esac
+done
+[ ${#what[@]} -gt 0 ] || what=(calibrate reference)
+OUTDIR=$(results_root)
 mkdir -p "$OUTDIR"
-what=${*:-calibrate reference}
 
 # The machine may be shared: wait (up to WAIT_IDLE seconds, default 900) for the 1-minute load
 # average to fall below 0.5, and write the load averages before and after into the file.
@@ -36,14 +48,14 @@ machine() {
     echo "- litelab: $(git rev-parse --short=12 HEAD 2>/dev/null)$(git diff --quiet HEAD -- lib analysis traces experiments/bench_calibrate.c experiments/bench_reference.c 2>/dev/null || echo ' (with local changes)')"
 }
 
-for w in $what; do
+for w in "${what[@]}"; do
     case "$w" in
     calibrate)
-        log=$(mktemp)
+        output=$(mktemp)
         make BUILD="$BUILD" "$BUILD/bench_calibrate" > /dev/null
         wait_idle
         start=$(date +%s)
-        /usr/bin/time -v "$BUILD/bench_calibrate" > "$log" 2> "$log.time"
+        /usr/bin/time -v "$BUILD/bench_calibrate" > "$output" 2> "$output.time"
         wall=$(( $(date +%s) - start ))
         {
             echo "# Speed of threshold screening (litelab calibrate) on the CPU"
@@ -53,7 +65,7 @@ for w in $what; do
             echo "Written by \`experiments/cpu_speed.sh calibrate\`."
             echo
             machine
-            echo "- whole program: ${wall} s wall, peak memory $(awk '/Maximum resident/ {printf "%.1f GiB", $6 / 1048576}' "$log.time")"
+            echo "- whole program: ${wall} s wall, peak memory $(awk '/Maximum resident/ {printf "%.1f GiB", $6 / 1048576}' "$output.time")"
             echo
             echo "The headline figure is the \`sweep:\` line: 1,000 threshold configurations evaluated over the"
             echo "screening table of the maps. The table is built once first (\`table:\`, map generation included);"
@@ -61,23 +73,23 @@ for w in $what; do
             echo "\`experiments/bench_calibrate.c\`): real maps of this shape would need a Wan run's Q and K."
             echo
             echo '```'
-            grep -E '^(sweep|RESULT):' "$log"
+            grep -E '^(sweep|RESULT):' "$output"
             echo '```'
             echo
             echo "Full output:"
             echo
             echo '```'
-            cat "$log"
+            cat "$output"
             echo '```'
         } > "$OUTDIR/calibrate_speed.md"
-        rm -f "$log" "$log.time"
+        rm -f "$output" "$output.time"
         echo "wrote $OUTDIR/calibrate_speed.md"
         ;;
     reference)
-        log=$(mktemp)
+        output=$(mktemp)
         make BUILD="$BUILD" "$BUILD/bench_reference" > /dev/null
         wait_idle
-        "$BUILD/bench_reference" > "$log"
+        "$BUILD/bench_reference" > "$output"
         {
             echo "# Speed of the CPU reference attention"
             echo
@@ -92,12 +104,11 @@ for w in $what; do
             echo "FLOPs of the tiles computed."
             echo
             echo '```'
-            cat "$log"
+            cat "$output"
             echo '```'
         } > "$OUTDIR/cpu_reference_speed.md"
-        rm -f "$log"
+        rm -f "$output"
         echo "wrote $OUTDIR/cpu_reference_speed.md"
         ;;
-    *) echo "cpu_speed.sh: unknown figure '$w' (calibrate, reference)" >&2; exit 2 ;;
     esac
 done

@@ -1,7 +1,14 @@
 # exp_common.sh: shared by the experiment scripts (sourced, not run).
 #
+#   usage: source experiments/exp_common.sh   (from an experiments/*.sh script)
+#
+# Where results go (results_root): $LITELAB_RESULTS when set, else results/ at the repository
+# root (ignored by git); the committed experiments/results/ only when a script is given
+# --commit-results. Every script takes --help (its header, nothing run) and --commit-results.
+#
 # Environment:
 #   LITELAB     the litelab executable (default build/litelab; relative to the repository root)
+#   LITELAB_RESULTS  the results folder (relative to the current folder; default results/)
 #   EXP_SMOKE   1: CPU smoke mode: the same pipeline on tiny synthetic trajectories and the CPU
 #               backend (what `run_gpu_experiments.sh --cpu-smoke` sets), to test the scripts
 #   EXP_T0      start time (epoch seconds) the timestamps count from; set once by the first script
@@ -9,8 +16,17 @@
 #               that would not fit are skipped; a command still running then is stopped, and a
 #               stopped `litelab run` leaves its finished steps in TRACE.partial)
 set -u
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then  # run, not sourced
+    sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    case "${1:-}" in -h|--help) exit 0 ;; *) exit 2 ;; esac
+fi
 EXP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$EXP_DIR/.." && pwd)
+EXP_CALLER_DIR=$PWD  # relative paths the user gave are relative to it; the scripts run in REPO_DIR
+if [ -n "${LITELAB_RESULTS:-}" ]; then
+    case "$LITELAB_RESULTS" in /*) ;; *) LITELAB_RESULTS="$PWD/$LITELAB_RESULTS" ;; esac
+    export LITELAB_RESULTS
+fi
 cd "$REPO_DIR"
 LITELAB=${LITELAB:-build/litelab}
 case "$LITELAB" in /*) ;; *) LITELAB="$REPO_DIR/$LITELAB" ;; esac
@@ -44,7 +60,24 @@ limited() {
     timeout -k 5 "$left" "$@"
 }
 
-[ -x "$LITELAB" ] || die "$LITELAB not found or not executable: build first (make), or set LITELAB"
+# need_litelab: the scripts check for the program only once they are about to run it (--help
+# needs no build).
+need_litelab() {
+    [ -x "$LITELAB" ] || die "$LITELAB not found or not executable: build first (make), or set LITELAB"
+}
+
+# exp_usage: the calling script's header comment (from line 2 to its `set -` line).
+exp_usage() { sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+# results_root: where results go (see the top of this file). --commit-results sets
+# EXP_COMMIT_RESULTS=1, exported so that the scripts a script runs write to the same place.
+results_root() {
+    if [ "${EXP_COMMIT_RESULTS:-0}" = 1 ]; then
+        echo "$REPO_DIR/experiments/results"
+    else
+        echo "${LITELAB_RESULTS:-$REPO_DIR/results}"
+    fi
+}
 
 # provenance FILE COMMAND: what produced a result (command, date, machine, GPU, litelab).
 provenance() {
@@ -106,26 +139,34 @@ report() {
     log "report: $(ls "$dir"/*.png 2>/dev/null | wc -l) figures in $dir"
 }
 
-# main ARGS: the command line every experiment script takes (run_part and finish_part are its own).
+# main ARGS: the command line every experiment script takes (run_part and finish_part are its
+# own): [--commit-results] [--run-only RAW | --finish-only RAW | --help]. Everything is parsed
+# before anything runs; RESULTS is set to $(results_root)/$NAME.
 main() {
     EXP_CMD=${EXP_CMD:-experiments/$NAME.sh${*:+ $*}}
-    case "${1:-}" in
-    --run-only)
-        [ $# -eq 2 ] || die "usage: $0 --run-only RAW_DIR"
-        run_part "$2" ;;
-    --finish-only)
-        [ $# -eq 2 ] || die "usage: $0 --finish-only RAW_DIR"
-        finish_part "$2" ;;
-    -h|--help)
-        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-    "")
-        local raw
+    local mode=all raw=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        -h|--help) exp_usage; exit 0 ;;
+        --commit-results) export EXP_COMMIT_RESULTS=1; shift ;;
+        --run-only|--finish-only)
+            [ $# -ge 2 ] || { echo "$NAME.sh: $1 needs a folder ($0 --help)" >&2; exit 2; }
+            mode=${1#--}
+            raw=$2
+            shift 2 ;;
+        *) echo "$NAME.sh: unknown option '$1' ($0 --help)" >&2; exit 2 ;;
+        esac
+    done
+    need_litelab
+    RESULTS=$(results_root)/$NAME
+    case "$mode" in
+    run-only) run_part "$raw" ;;
+    finish-only) finish_part "$raw" ;;
+    all)
         raw=$(mktemp -d "${TMPDIR:-/tmp}/litelab_${NAME}_XXXXXX")
         log "$NAME: raw outputs in $raw"
         run_part "$raw"
         finish_part "$raw" ;;
-    *)
-        die "unknown option '$1' ($0 --help)" ;;
     esac
 }
 

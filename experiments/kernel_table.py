@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """kernel_table.py: Markdown tables from a kernel_bench_<gpu>.csv (litelab bench + bench_peers.py).
 
+usage: experiments/kernel_table.py KERNEL_BENCH_CSV   (the tables go to stdout)
+
     python3 experiments/kernel_table.py experiments/results/kernel_bench_h200.csv > experiments/results/kernel_bench_h200.md
 
 Table 1, dense speed per shape: median ms and dense-equivalent TFLOP/s of every kernel.
@@ -91,6 +93,10 @@ def main(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: kernel_table.py KERNEL_BENCH_CSV")
+    if len(sys.argv) == 2 and sys.argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        sys.exit(0)
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        print("usage: experiments/kernel_table.py KERNEL_BENCH_CSV (--help)", file=sys.stderr)
+        sys.exit(2)
     main(sys.argv[1])

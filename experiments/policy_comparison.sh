@@ -3,11 +3,16 @@
 # side, over a Wan2.1-480p-shaped synthetic trajectory (experiments/policy_comparison_wan480p.json:
 # 10 steps x 2 layers, 40 heads, CUPTI runtimes, exact FLOP ratios, output errors). This is
 # also the GPU experiment of the harness issue: its trace is kept in the results.
-# Results: experiments/results/policy_comparison/.
+# Results: RESULTS/policy_comparison/, where RESULTS is $LITELAB_RESULTS, else results/ at the
+# repository root (not committed), or experiments/results/ (the committed results) with
+# --commit-results.
+#
+#   usage: experiments/policy_comparison.sh [--commit-results] [--run-only RAW | --finish-only RAW | --help]
 #
 #   experiments/policy_comparison.sh                    run (GPU) and write the results
 #   experiments/policy_comparison.sh --run-only RAW     only the GPU part, raw outputs into RAW/policies
 #   experiments/policy_comparison.sh --finish-only RAW  only the tables and figures, from RAW/policies
+#   --help prints this and does nothing else.
 #
 # GPU part: (1) a tuning pass, every policy at bracketing parameters on a cheaper copy of the
 # trajectory (1 layer, 8 heads: one of each head kind of the synthetic pattern); (2) each
@@ -18,7 +23,6 @@ set -euo pipefail
 source "$(dirname "$0")/exp_common.sh"
 NAME=policy_comparison
 TEMPLATE=experiments/policy_comparison_wan480p.json
-RESULTS=${RESULTS_DIR:-experiments/results}/$NAME
 MATCH_TARGET=${MATCH_TARGET:-0.5}
 EST_TUNING_S=${EST_TUNING_S:-20}    # GPU seconds, estimated: tuning pass (8 heads, 1 layer, ~30 policies)
 

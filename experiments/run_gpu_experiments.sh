@@ -8,10 +8,12 @@
 # run cut short still returns what it finished. $OUT also gets driver.log (this output) and
 # provenance.txt: at most 5 files. Then, on a machine with gnuplot:
 #   experiments/finish_gpu_experiments.sh DIR_WITH_THOSE_FILES
-# writes experiments/results/<experiment>/ (tables, figures, traces, provenance).
+# writes RESULTS/<experiment>/ (tables, figures, traces, provenance; RESULTS as that script says:
+# results/ by default, experiments/results/ with --commit-results).
 #
-#   experiments/run_gpu_experiments.sh [--cpu-smoke] [--only PARTS] [--deadline S]
+#   usage: experiments/run_gpu_experiments.sh [--cpu-smoke] [--only PARTS] [--deadline S] [--help]
 #
+#   --help         prints this and does nothing else
 #   --cpu-smoke    the same pipeline on tiny synthetic trajectories with the CPU backend: a test
 #                  of the scripts on a machine without a GPU (seconds; results are not meaningful)
 #   --only PARTS   comma-separated subset of ablation,policies,scaling
@@ -65,6 +67,7 @@ TEE_PID=$!
 # On exit: close the pipe to tee and wait for it, so driver.log is complete when we return.
 trap 'exec 1>&3 2>&4; wait "$TEE_PID" 2>/dev/null' EXIT
 source experiments/exp_common.sh
+need_litelab
 
 log "run_gpu_experiments.sh ${ALL_ARGS}: parts $PARTS, deadline ${EXP_DEADLINE_S}s, OUT=$OUT"
 log "litelab: $("$LITELAB" --version)"

@@ -2,11 +2,15 @@
 # scaling.sh: time of dense attention and of LiteAttention at a fixed threshold (-10) as N grows
 # from 4k to 120k tokens: Wan2.1-shaped synthetic trajectories (40 heads, D=128, 21 frames) on
 # grids of growing height x width (experiments/scaling_wan.json, 3 steps, 1 layer each).
-# Results: experiments/results/scaling/.
+# Results: RESULTS/scaling/, where RESULTS is $LITELAB_RESULTS, else results/ at the repository
+# root (not committed), or experiments/results/ (the committed results) with --commit-results.
+#
+#   usage: experiments/scaling.sh [--commit-results] [--run-only RAW | --finish-only RAW | --help]
 #
 #   experiments/scaling.sh                    run (GPU) and write the results
 #   experiments/scaling.sh --run-only RAW     only the GPU part, raw outputs into RAW/scaling
 #   experiments/scaling.sh --finish-only RAW  only the table and the figure, from RAW/scaling
+#   --help prints this and does nothing else.
 #
 # SCALING_GRIDS overrides the grids (space-separated FxHxW); points that would not fit before
 # the deadline (EXP_DEADLINE_S) are skipped, the smallest first measured.
@@ -15,7 +19,6 @@ set -euo pipefail
 source "$(dirname "$0")/exp_common.sh"
 NAME=scaling
 CONFIG=experiments/scaling_wan.json
-RESULTS=${RESULTS_DIR:-experiments/results}/$NAME
 # N = 4032, 16128, 32760 (Wan 480p), 75600 (Wan 720p), 120204.
 GRIDS=${SCALING_GRIDS:-21x12x16 21x24x32 21x30x52 21x45x80 21x54x106}
 [ "$EXP_SMOKE" = 1 ] && GRIDS=${SCALING_GRIDS:-4x4x8 4x8x8 4x8x16 4x16x16}

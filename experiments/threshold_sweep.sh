@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # threshold_sweep.sh: LiteAttention at thresholds -30..0 over a Wan2.1-720p-shaped synthetic
 # trajectory (experiments/threshold_sweep_wan720p.json): sparsity, error and time per threshold,
-# next to the paper's -10 / -3 / 0 rows. Results: experiments/results/threshold_sweep/.
+# next to the paper's -10 / -3 / 0 rows. Results: RESULTS/threshold_sweep/, where RESULTS is
+# $LITELAB_RESULTS, else results/ at the repository root (not committed), or experiments/results/
+# (the committed results) with --commit-results.
+#
+#   usage: experiments/threshold_sweep.sh [--commit-results] [--run-only RAW | --finish-only RAW | --help]
 #
 #   experiments/threshold_sweep.sh                    run (GPU) and write the results
 #   experiments/threshold_sweep.sh --run-only RAW     only the GPU part, raw outputs into RAW/sweep
 #   experiments/threshold_sweep.sh --finish-only RAW  only the tables and figures, from RAW/sweep
+#   --help prints this and does nothing else.
 #
 # EXP_SMOKE=1 runs the same on a tiny CPU trajectory (a test of the scripts, not a result).
 # The sweep also feeds experiments/ablation.sh (it reads the thresholds from it).
@@ -13,7 +18,6 @@ set -euo pipefail
 source "$(dirname "$0")/exp_common.sh"
 NAME=threshold_sweep
 CONFIG=experiments/threshold_sweep_wan720p.json
-RESULTS=${RESULTS_DIR:-experiments/results}/$NAME
 
 run_part() {
     local raw=$1/sweep

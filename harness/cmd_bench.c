@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_cases.h"
 #include "commands.h"
@@ -203,12 +204,17 @@ static ll_status parse_options(int argc, char **argv, bench_options *opt, int *w
         return ll_fail(err, LL_ERR_USAGE, "--seed: '%s' is not an integer >= 0", seed);
     opt->seed = sv;
     int v = 0;
-    if (!parse_int(version, 0, 1000, &v) || (v != 0 && ll_cuda_select_portable_version(v, &why) != LL_OK))
+    ll_status vs = LL_OK;
+    if (!parse_int(version, 0, 1000, &v) || (v != 0 && (vs = ll_cuda_select_portable_version(v, &why)) != LL_OK)) {
+        if (vs == LL_ERR_NO_GPU) return ll_fail(err, vs, "%s", why.msg);  // a build without CUDA has no versions
         return ll_fail(err, LL_ERR_USAGE, "--portable-version: '%s' is not a portable kernel version%s%s", version,
                        why.msg[0] ? ": " : "", why.msg[0] ? why.msg : "");
-    if (!parse_int(hopper_version, 0, 1000, &v) || (v != 0 && ll_cuda_select_hopper_version(v, &why) != LL_OK))
+    }
+    if (!parse_int(hopper_version, 0, 1000, &v) || (v != 0 && (vs = ll_cuda_select_hopper_version(v, &why)) != LL_OK)) {
+        if (vs == LL_ERR_NO_GPU) return ll_fail(err, vs, "%s", why.msg);
         return ll_fail(err, LL_ERR_USAGE, "--hopper-version: '%s' is not a hopper kernel version%s%s", hopper_version,
                        why.msg[0] ? ": " : "", why.msg[0] ? why.msg : "");
+    }
     LL_TRY(ll_bench_shapes_parse(shapes, opt->dtype, opt->shapes, LL_BENCH_MAX_ITEMS, &opt->n_shapes, err));
     LL_TRY(ll_bench_fractions_parse(kept, opt->kept, LL_BENCH_MAX_ITEMS, &opt->n_kept, err));
     LL_TRY(ll_bench_masks_parse(masks, opt->masks, LL_BENCH_MAX_ITEMS, &opt->n_masks, err));
@@ -219,24 +225,45 @@ static ll_status parse_options(int argc, char **argv, bench_options *opt, int *w
 // ---------------------------------------------------------------------------
 // The CSV file.
 
+// An existing file that --append would extend must start with our header;
+// *has_rows says whether it holds anything (an empty file is rewritten).
+static ll_status check_append_target(const char *path, int *has_rows, ll_error *err) {
+    *has_rows = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return LL_OK;  // not there yet: created
+    char line[1024] = "";
+    *has_rows = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (*has_rows && strcmp(line, CSV_HEADER) != 0)
+        return ll_fail(err, LL_ERR_FORMAT, "%s: its header is not litelab bench's columns; not appending to it", path);
+    return LL_OK;
+}
+
+// What can be known about the CSV before the GPU is looked for: a file to
+// append to has our columns, and its folder exists and takes new files.
+static ll_status check_csv_target(const char *path, int append, ll_error *err) {
+    int has_rows = 0;
+    if (append) LL_TRY(check_append_target(path, &has_rows, err));
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    if (access(dir, W_OK | X_OK) != 0)
+        return ll_fail(err, LL_ERR_IO, "%s: cannot write into %s: %s", path, dir, strerror(errno));
+    return LL_OK;
+}
+
 static ll_status open_csv(const char *path, int append, FILE **out, ll_error *err) {
     *out = NULL;
-    if (append) {
-        FILE *f = fopen(path, "r");
-        if (f) {  // an existing file must have our columns
-            char line[1024] = "";
-            int empty = !fgets(line, sizeof line, f);
-            fclose(f);
-            line[strcspn(line, "\r\n")] = '\0';
-            if (!empty && strcmp(line, CSV_HEADER) != 0)
-                return ll_fail(err, LL_ERR_FORMAT, "%s: its header is not litelab bench's columns; not appending to it",
-                               path);
-            if (!empty) {
-                *out = fopen(path, "a");
-                if (!*out) return ll_fail(err, LL_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
-                return LL_OK;
-            }
-        }
+    int has_rows = 0;
+    if (append) LL_TRY(check_append_target(path, &has_rows, err));
+    if (has_rows) {
+        *out = fopen(path, "a");
+        if (!*out) return ll_fail(err, LL_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
+        return LL_OK;
     }
     FILE *f = fopen(path, "w");
     if (!f) return ll_fail(err, LL_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
@@ -586,16 +613,22 @@ int cmd_bench(int argc, char **argv) {
     ll_error err;
     ll_error_clear(&err);
     int want_help = 0;
-    if (parse_options(argc, argv, &opt, &want_help, &err) != LL_OK) {
+    ll_status parsed = parse_options(argc, argv, &opt, &want_help, &err);
+    if (parsed == LL_ERR_USAGE) {
         ll_report_error("bench", &err);
         fprintf(stderr, "\n");
         print_usage(stderr);
         return ll_exit_code(LL_ERR_USAGE);
     }
+    if (parsed != LL_OK) return ll_report_error("bench", &err);
     if (want_help) {
         print_usage(stdout);
         return 0;
     }
+    // Everything the arguments decide is checked before the GPU is looked for.
+    if (opt.csv_path && !opt.gpu_name_only && !opt.counters &&
+        check_csv_target(opt.csv_path, opt.append, &err) != LL_OK)
+        return ll_report_error("bench", &err);
 
     bench_run run = {.opt = &opt};
     char gpu_name[256] = "";

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cuda_runtime_api.h>
-
 #include "gpu_counters.h"
 #include "gpu_timer.h"
 
@@ -34,6 +32,15 @@ struct ll_backend {
     ll_gpu_timer *timer;
     ll_gpu_counters *counters;
 };
+
+const char *ll_kernel_variant_name(ll_kernel_variant v) {
+    switch (v) {
+    case LL_KERNEL_AUTO: return "auto";
+    case LL_KERNEL_PORTABLE: return "portable";
+    case LL_KERNEL_HOPPER: return "hopper";
+    }
+    return "unknown";
+}
 
 const char *ll_backend_kind_name(ll_backend_kind k) {
     return k == LL_BACKEND_CPU ? "cpu" : k == LL_BACKEND_CUDA ? "cuda" : "auto";
@@ -159,32 +166,33 @@ static void kernel_driver_version(char *out, size_t len) {
     fclose(f);
 }
 
+static void runtime_version(const ll_cuda_environment *env, ll_trace_meta *meta) {
+    int rt = env->runtime_version;
+    if (rt > 0) snprintf(meta->cuda_version, sizeof meta->cuda_version, "%d.%d (runtime)", rt / 1000, (rt % 1000) / 10);
+}
+
 void ll_backend_provenance(const ll_backend *b, ll_trace_meta *meta) {
     snprintf(meta->backend, sizeof meta->backend, "%s", ll_backend_kind_name(b->kind));
+    ll_cuda_environment env;
+    ll_error ignored;
+    if (ll_cuda_environment_get(&env, &ignored) != LL_OK) memset(&env, 0, sizeof env);  // a build without CUDA
     if (b->kind == LL_BACKEND_CPU) {
         snprintf(meta->kernel, sizeof meta->kernel, "cpu-reference");
         meta->gpu_name[0] = meta->driver_version[0] = '\0';
-        int rt = 0;
-        // The toolkit the binary was built with, even on the CPU.
-        if (cudaRuntimeGetVersion(&rt) == cudaSuccess && rt > 0)
-            snprintf(meta->cuda_version, sizeof meta->cuda_version, "%d.%d (runtime)", rt / 1000, (rt % 1000) / 10);
+        runtime_version(&env, meta);  // the toolkit the binary was built with, even on the CPU
         meta->sm_clock_mhz = meta->mem_clock_mhz = 0;
         return;
     }
     snprintf(meta->kernel, sizeof meta->kernel, "%s", ll_kernel_variant_name(b->variant));
     snprintf(meta->gpu_name, sizeof meta->gpu_name, "%s", b->gpu_name);
-    int drv = 0, rt = 0, dev = 0, khz = 0;
     char kmod[16];
     kernel_driver_version(kmod, sizeof kmod);
-    cudaDriverGetVersion(&drv);
-    cudaRuntimeGetVersion(&rt);
+    int drv = env.driver_version;
     snprintf(meta->driver_version, sizeof meta->driver_version, "%.15s%sCUDA %d.%d", kmod, kmod[0] ? " / " : "",
              (drv / 1000) % 100, (drv % 1000) / 10);
-    snprintf(meta->cuda_version, sizeof meta->cuda_version, "%d.%d (runtime)", rt / 1000, (rt % 1000) / 10);
-    if (cudaGetDevice(&dev) == cudaSuccess) {
-        if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, dev) == cudaSuccess) meta->sm_clock_mhz = khz / 1000;
-        if (cudaDeviceGetAttribute(&khz, cudaDevAttrMemoryClockRate, dev) == cudaSuccess) meta->mem_clock_mhz = khz / 1000;
-    }
+    runtime_version(&env, meta);
+    meta->sm_clock_mhz = env.sm_clock_mhz;
+    meta->mem_clock_mhz = env.mem_clock_mhz;
 }
 
 ll_status ll_backend_set_inputs(ll_backend *b, const uint16_t *q, const uint16_t *k, const uint16_t *v,

@@ -42,14 +42,7 @@ static const float LOG2E = 1.44269504088896341f;
 // ---------------------------------------------------------------------------
 // Device discovery
 
-const char *ll_kernel_variant_name(ll_kernel_variant v) {
-    switch (v) {
-    case LL_KERNEL_AUTO: return "auto";
-    case LL_KERNEL_PORTABLE: return "portable";
-    case LL_KERNEL_HOPPER: return "hopper";
-    }
-    return "unknown";
-}
+int ll_cuda_built(void) { return 1; }
 
 ll_status ll_cuda_probe(char *gpu_name, size_t len, int *sm_major, int *sm_minor, ll_error *err) {
     if (gpu_name && len) gpu_name[0] = '\0';
@@ -94,6 +87,20 @@ static ll_status require_gpu(ll_error *err) {
     if (status != LL_OK) {
         if (err) *err = saved;
         return status;
+    }
+    return LL_OK;
+}
+
+ll_status ll_cuda_environment_get(ll_cuda_environment *out, ll_error *err) {
+    if (!out) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_environment_get: NULL result");
+    memset(out, 0, sizeof *out);
+    if (cudaRuntimeGetVersion(&out->runtime_version) != cudaSuccess) out->runtime_version = 0;
+    if (cudaDriverGetVersion(&out->driver_version) != cudaSuccess) out->driver_version = 0;
+    int dev = 0, khz = 0;
+    if (g_sm_major == 0) return LL_OK;  // no GPU in use by this process: no device touched here
+    if (cudaGetDevice(&dev) == cudaSuccess) {
+        if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, dev) == cudaSuccess) out->sm_clock_mhz = khz / 1000;
+        if (cudaDeviceGetAttribute(&khz, cudaDevAttrMemoryClockRate, dev) == cudaSuccess) out->mem_clock_mhz = khz / 1000;
     }
     return LL_OK;
 }
@@ -311,6 +318,12 @@ static ll_status validate_forward(ll_kernel_variant variant, const ll_attn_param
     if (p->shape.H > 65535 || p->shape.B > 65535)
         return ll_fail(err, LL_ERR_INVALID, "CUDA attention: B=%d and H=%d must be <= 65535 (grid limits)",
                        p->shape.B, p->shape.H);
+    int k_tiles = ll_k_tiles(&p->shape, &p->tiling);
+    if (a->read_list && ll_skip_list_row_len(k_tiles) < 3)
+        return ll_fail(err, LL_ERR_INVALID,
+                       "CUDA attention: N=%d gives %d key tile(s) of %d; a list row of %d ints cannot hold the full "
+                       "list [2, start, end] (skip_list.h layout): use dense mode",
+                       p->shape.N, k_tiles, p->tiling.block_n, ll_skip_list_row_len(k_tiles));
     return LL_OK;
 }
 
@@ -341,11 +354,6 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     k.q_tiles = ll_q_tiles(s, &p->tiling);
     k.k_tiles = ll_k_tiles(s, &p->tiling);
     k.row_ints = ll_skip_list_row_len(k.k_tiles);
-    if (a->read_list && k.row_ints < 3)
-        return ll_fail(err, LL_ERR_INVALID,
-                       "CUDA attention: N=%d gives %d key tile(s) of %d; a list row of %d ints cannot hold the full "
-                       "list [2, start, end] (skip_list.h layout): use dense mode",
-                       s->N, k.k_tiles, p->tiling.block_n, k.row_ints);
     if ((size_t)s->B * s->H * k.q_tiles > INT32_MAX)
         return ll_fail(err, LL_ERR_INVALID, "CUDA attention: B*H*q_tiles = %zu query tiles exceed one launch",
                        (size_t)s->B * s->H * k.q_tiles);

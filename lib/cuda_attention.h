@@ -17,11 +17,27 @@ extern "C" {
 #endif
 
 typedef enum { LL_KERNEL_AUTO = 0, LL_KERNEL_PORTABLE = 1, LL_KERNEL_HOPPER = 2 } ll_kernel_variant;
-const char *ll_kernel_variant_name(ll_kernel_variant v);
+const char *ll_kernel_variant_name(ll_kernel_variant v);  // lib/backend.c: known in every build
+
+// 1 when the library holds the CUDA backend; 0 in a build without CUDA
+// (make CUDA=0, or no nvcc), where every ll_cuda_* call that needs the
+// device or the kernels answers LL_ERR_NO_GPU, "litelab was built without
+// CUDA" (lib/without_cuda.c), and so do the GPU timer and counters.
+int ll_cuda_built(void);
 
 // LL_OK and the GPU's name when a usable CUDA device is present; LL_ERR_NO_GPU
 // with a clear reason otherwise (no driver, no device, too old a device).
 ll_status ll_cuda_probe(char *gpu_name, size_t len, int *sm_major, int *sm_minor, ll_error *err);
+
+// What a trace records of the CUDA installation: the runtime built in and
+// the driver's CUDA version (e.g. 13000 = 13.0; 0 without a driver) and,
+// once this process uses a GPU (the CUDA backend), the current device's SM
+// and memory clocks in MHz (0 otherwise: no device is touched for them).
+// LL_ERR_NO_GPU only in a build without CUDA.
+typedef struct {
+    int runtime_version, driver_version, sm_clock_mhz, mem_clock_mhz;
+} ll_cuda_environment;
+ll_status ll_cuda_environment_get(ll_cuda_environment *out, ll_error *err);
 
 // The kernel variant the library picks for this GPU and shape, and the tile
 // sizes it uses (the CPU reference must use the same to agree on skip lists).

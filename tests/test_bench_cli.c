@@ -1,5 +1,6 @@
 // test_bench_cli.c: `litelab bench` from the outside: --help, usage errors
-// (exit 2, the message names the option) and, on a machine without a GPU,
+// (exit 2, the message names the option), a bad CSV target (found before
+// the GPU is looked for) and, on a machine without a GPU,
 // the clean "no usable GPU" failure (exit 7, no CSV left behind). Also the
 // CUPTI timer's own no-GPU answer. Runs ../build/litelab (make test builds it).
 #include <CUnit/CUnit.h>
@@ -46,37 +47,65 @@ static void test_help(void) {
 
 // Usage errors are found before the GPU is looked for, so they read the same everywhere.
 static void test_usage_errors(void) {
+    // A build without CUDA cannot check a version number: it says so (exit 7).
     static const struct {
         const char *args, *must_mention;
+        int without_cuda;  // the exit code of a build without CUDA, when not 2
     } cases[] = {
-        {"bench --reps 5", "--reps"},
-        {"bench --reps ten", "--reps"},
-        {"bench --warmup 0", "--warmup"},
-        {"bench --kept 1.5", "--kept"},
-        {"bench --kept 0", "--kept"},
-        {"bench --kept 0.5,,0.25", "--kept"},
-        {"bench --masks diagonal", "--masks"},
-        {"bench --masks random,random", "--masks"},
-        {"bench --kernel fastest", "--kernel"},
-        {"bench --dtype fp32", "--dtype"},
-        {"bench --encoding sideways", "--encoding"},
-        {"bench --shapes 1x40x100", "--shapes"},
-        {"bench --shapes 1x40x100x80", "--shapes"},
-        {"bench --shapes wan1080", "--shapes"},
-        {"bench --seed -3", "--seed"},
-        {"bench --portable-version 99", "--portable-version"},
-        {"bench --portable-version two", "--portable-version"},
-        {"bench --bogus", "--bogus"},
-        {"bench stray", "stray"},
+        {"bench --reps 5", "--reps", 0},
+        {"bench --reps ten", "--reps", 0},
+        {"bench --warmup 0", "--warmup", 0},
+        {"bench --kept 1.5", "--kept", 0},
+        {"bench --kept 0", "--kept", 0},
+        {"bench --kept 0.5,,0.25", "--kept", 0},
+        {"bench --masks diagonal", "--masks", 0},
+        {"bench --masks random,random", "--masks", 0},
+        {"bench --kernel fastest", "--kernel", 0},
+        {"bench --dtype fp32", "--dtype", 0},
+        {"bench --encoding sideways", "--encoding", 0},
+        {"bench --shapes 1x40x100", "--shapes", 0},
+        {"bench --shapes 1x40x100x80", "--shapes", 0},
+        {"bench --hopper-version 9", "--hopper-version", 7},
+        {"bench --shapes wan1080", "--shapes", 0},
+        {"bench --seed -3", "--seed", 0},
+        {"bench --portable-version 99", "--portable-version", 7},
+        {"bench --portable-version two", "--portable-version", 0},
+        {"bench --bogus", "--bogus", 0},
+        {"bench stray", "stray", 0},
     };
     static char out[16384];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = run_cli(cases[i].args, out, sizeof out);
-        CU_ASSERT_EQUAL(rc, 2);
-        CU_ASSERT_PTR_NOT_NULL(strstr(out, cases[i].must_mention));
-        if (rc != 2 || !strstr(out, cases[i].must_mention))
+        int want = !ll_cuda_built() && cases[i].without_cuda ? cases[i].without_cuda : 2;
+        const char *mention = want == 2 ? cases[i].must_mention : "litelab was built without CUDA";
+        CU_ASSERT_EQUAL(rc, want);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, mention));
+        if (rc != want || !strstr(out, mention))
             fprintf(stderr, "\n  '%s' -> exit %d:\n%s\n", cases[i].args, rc, out);
     }
+}
+
+// The CSV target is checked before the GPU is looked for, so these answers
+// are the same on every machine (and no file is created or touched).
+static void test_csv_target_checked_first(void) {
+    char dir[] = "/tmp/litelab_bench_csv_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char foreign[128], args[512];
+    snprintf(foreign, sizeof foreign, "%s/foreign.csv", dir);
+    FILE *f = fopen(foreign, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("a,b,c\n1,2,3\n", f);
+    fclose(f);
+    static char out[16384];
+    snprintf(args, sizeof args, "bench --append -o %s", foreign);
+    CU_ASSERT_EQUAL(run_cli(args, out, sizeof out), 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "foreign.csv"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "header"));
+    snprintf(args, sizeof args, "bench -o %s/no_such_folder/x.csv", dir);
+    CU_ASSERT_EQUAL(run_cli(args, out, sizeof out), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "no_such_folder"));
+    snprintf(args, sizeof args, "grep -c . %s/foreign.csv | grep -qx 2 && rm -r %s", dir, dir);
+    CU_ASSERT_EQUAL(system(args), 0);  // the foreign file is untouched
 }
 
 static void test_no_gpu_fails_cleanly(void) {
@@ -94,6 +123,7 @@ static void test_no_gpu_fails_cleanly(void) {
     static char out[16384];
     CU_ASSERT_EQUAL(run_cli(args, out, sizeof out), 7);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "litelab bench: no usable GPU"));
+    if (!ll_cuda_built()) CU_ASSERT_PTR_NOT_NULL(strstr(out, "litelab was built without CUDA"));
     CU_ASSERT_EQUAL(access(csv, F_OK), -1);  // nothing written
     // --kernel hopper and fp16 take the same path.
     snprintf(args, sizeof args, "bench --kernel hopper --dtype fp16 --shapes h24d64 -o %s", csv);
@@ -137,6 +167,7 @@ int register_bench_cli_suite(void) {
     if (!s) return CU_get_error();
     if (!CU_add_test(s, "bench --help", test_help) ||
         !CU_add_test(s, "usage errors exit 2 and name the option", test_usage_errors) ||
+        !CU_add_test(s, "CSV target checked before the GPU", test_csv_target_checked_first) ||
         !CU_add_test(s, "no GPU: exit 7, clear message, no CSV", test_no_gpu_fails_cleanly) ||
         !CU_add_test(s, "gpu timer without work", test_timer_without_work))
         return CU_get_error();

@@ -2,13 +2,17 @@
 // library links, every misuse is refused before any device is touched, and
 // every call that needs the device answers LL_ERR_NO_GPU with a readable
 // message. On a machine with a GPU the no-GPU checks are skipped (the GPU
-// tests in tests/gpu cover that side).
+// tests in tests/gpu cover that side). In a build without CUDA (make CUDA=0)
+// the tests of the CUDA host code skip, saying so, and that build's own
+// answers are checked instead.
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "cuda_attention.h"
+#include "gpu_counters.h"
+#include "gpu_timer.h"
 #include "test_suites.h"
 
 static int have_gpu(void) {
@@ -25,6 +29,7 @@ static void test_variant_names(void) {
 
 // Tiles and variants are known without a GPU (the CPU reference needs them).
 static void test_pick(void) {
+    SKIP_WITHOUT_CUDA_BUILD();
     ll_error err;
     ll_kernel_variant got;
     ll_tiling t;
@@ -54,6 +59,7 @@ static void test_pick(void) {
 
 // Each version keeps its tiling; unknown versions are refused.
 static void test_versions(void) {
+    SKIP_WITHOUT_CUDA_BUILD();
     ll_error err;
     ll_kernel_variant got;
     ll_tiling t;
@@ -82,6 +88,7 @@ static void test_versions(void) {
 
 // Argument errors come back as LL_ERR_INVALID before any device is touched.
 static void test_forward_validation(void) {
+    SKIP_WITHOUT_CUDA_BUILD();
     ll_error err;
     ll_kernel_variant got;
     ll_shape s = {1, 1000, 2, 64, LL_BF16};
@@ -123,9 +130,8 @@ static void test_forward_validation(void) {
     b = a;
     b.read_list = list;
     b.write_list = list + 1024;
-    ll_status st = ll_cuda_forward(LL_KERNEL_PORTABLE, &p1, &b, &err);
-    CU_ASSERT(st == LL_ERR_INVALID || st == LL_ERR_NO_GPU);
-    if (st == LL_ERR_INVALID) CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot hold"));
+    CU_ASSERT_EQUAL(ll_cuda_forward(LL_KERNEL_PORTABLE, &p1, &b, &err), LL_ERR_INVALID);  // with or without a GPU
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot hold"));
 }
 
 // Without a GPU every device call answers LL_ERR_NO_GPU, with a reason.
@@ -134,6 +140,7 @@ static void test_no_gpu(void) {
         CU_PASS("a GPU is present: the no-GPU answers are not checked here");
         return;
     }
+    SKIP_WITHOUT_CUDA_BUILD();  // test_without_cuda checks that build's answers
     ll_error err;
     ll_error_clear(&err);
     char name[64] = "x";
@@ -163,6 +170,7 @@ static void test_no_gpu(void) {
 
 // Context arguments are checked before any allocation.
 static void test_context_arguments(void) {
+    SKIP_WITHOUT_CUDA_BUILD();
     ll_error err;
     ll_cuda_ctx *ctx = NULL;
     ll_shape s = {1, 1000, 2, 128, LL_BF16};
@@ -177,6 +185,58 @@ static void test_context_arguments(void) {
     ll_cuda_ctx_destroy(NULL);  // harmless
 }
 
+// A build without CUDA (lib/without_cuda.c) answers every entry point with
+// LL_ERR_NO_GPU and says why; a CUDA build never claims to lack CUDA.
+static void test_without_cuda(void) {
+    ll_error err;
+    ll_error_clear(&err);
+    if (ll_cuda_built()) {
+        ll_status st = ll_cuda_probe(NULL, 0, NULL, NULL, &err);
+        CU_ASSERT(st == LL_OK || st == LL_ERR_NO_GPU);
+        CU_ASSERT_PTR_NULL(strstr(err.msg, "built without CUDA"));
+        CU_ASSERT_PTR_NOT_NULL(ll_cuda_portable_version_summary(0));
+        return;
+    }
+    const char *why = "litelab was built without CUDA";
+    CU_ASSERT_EQUAL(ll_cuda_probe(NULL, 0, NULL, NULL, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, why));
+    ll_shape s = {1, 1000, 2, 128, LL_BF16};
+    ll_kernel_variant got;
+    ll_tiling t;
+    ll_error_clear(&err);
+    CU_ASSERT_EQUAL(ll_cuda_pick(&s, LL_KERNEL_AUTO, &got, &t, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, why));
+    ll_error_clear(&err);
+    CU_ASSERT_EQUAL(ll_cuda_select_portable_version(1, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, why));
+    CU_ASSERT_EQUAL(ll_cuda_portable_version(), 0);
+    CU_ASSERT_PTR_NULL(ll_cuda_portable_version_summary(1));
+    void *d = (void *)1;
+    CU_ASSERT_EQUAL(ll_cuda_malloc(&d, 64, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NULL(d);
+    ll_cuda_ctx *ctx = (ll_cuda_ctx *)1;
+    CU_ASSERT_EQUAL(ll_cuda_ctx_create(&ctx, &s, 2, LL_KERNEL_AUTO, LL_END_EXCLUSIVE, -8.0f, 1, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NULL(ctx);
+    ll_attn_params p = {.shape = s, .tiling = {128, 64}};
+    ll_tile_map map = {0};
+    uint16_t *fake = (uint16_t *)(uintptr_t)0x10000;
+    CU_ASSERT_EQUAL(ll_cuda_tile_map(&p, fake, fake, &map, &err), LL_ERR_NO_GPU);
+    ll_cuda_environment env = {1, 1, 1, 1};
+    CU_ASSERT_EQUAL(ll_cuda_environment_get(&env, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_EQUAL(env.runtime_version, 0);
+    ll_gpu_counters *c = (ll_gpu_counters *)1;
+    ll_error_clear(&err);
+    CU_ASSERT_EQUAL(ll_gpu_counters_create(&c, NULL, 4, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "GPU counters unavailable"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, why));
+    ll_gpu_timer *timer = (ll_gpu_timer *)1;
+    ll_error_clear(&err);
+    CU_ASSERT_EQUAL(ll_gpu_timer_create(&timer, &err), LL_ERR_NO_GPU);
+    CU_ASSERT_PTR_NULL(timer);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, why));
+}
+
 int register_cuda_api_suite(void) {
     CU_pSuite s = CU_add_suite("cuda_api", NULL, NULL);
     if (!s) return CU_get_error();
@@ -184,7 +244,8 @@ int register_cuda_api_suite(void) {
         !CU_add_test(s, "kernel versions", test_versions) ||
         !CU_add_test(s, "forward argument checks", test_forward_validation) ||
         !CU_add_test(s, "no GPU: LL_ERR_NO_GPU", test_no_gpu) ||
-        !CU_add_test(s, "context argument checks", test_context_arguments))
+        !CU_add_test(s, "context argument checks", test_context_arguments) ||
+        !CU_add_test(s, "a build without CUDA says so", test_without_cuda))
         return CU_get_error();
     return CUE_SUCCESS;
 }

@@ -345,8 +345,10 @@ static inline size_t tf_mutate(const char *src, size_t n, char *dst, ll_rng *rng
 }
 
 // Runs `cases` damaged copies of `valid` (written to `scratch`) through
-// check in a child process, so a crash or a hang (alarm after timeout_s)
-// is reported with the case that caused it instead of ending the suite.
+// check in a child process, so a crash or a hang is reported with the case
+// that caused it instead of ending the suite. The hang guard is per case
+// (alarm after timeout_s of one case), so a slow machine or a sanitizer
+// build, which make every case slower, does not read as a hang.
 // Returns the child's wait status; *res holds the counts and the first bad case.
 static inline int tf_fuzz(const char *valid, const char *scratch, int cases, uint64_t seed, int timeout_s,
                           tf_fuzz_check check, tf_fuzz_result *res) {
@@ -370,12 +372,12 @@ static inline int tf_fuzz(const char *valid, const char *scratch, int cases, uin
     pid_t pid = fork();
     if (pid == 0) {
         tf_child_setup();
-        alarm((unsigned)timeout_s);
         char *buf = malloc(n);
         ll_rng rng;
         ll_rng_seed(&rng, seed);
         for (int i = 0; buf && i < cases; i++) {
             shared->current = i;
+            alarm((unsigned)timeout_s);
             size_t len = tf_mutate(src, n, buf, &rng, shared->what, sizeof shared->what);
             char why[768] = "";
             int r = tf_write_bytes(scratch, buf, len) == 0 ? check(scratch, why, sizeof why) : -1;
@@ -384,6 +386,7 @@ static inline int tf_fuzz(const char *valid, const char *scratch, int cases, uin
             else if (!shared->bad++) snprintf(shared->why, sizeof shared->why, "case %d (%s): %s", i, shared->what, why);
             shared->cases++;
         }
+        alarm(0);
         free(buf);
         _exit(0);
     }

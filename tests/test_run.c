@@ -310,6 +310,7 @@ static void test_exit_codes(void) {
         const char *cuda[] = {"run", cfg, "-o", out, "--backend", "cuda", NULL};
         CU_ASSERT_EQUAL(exit_code(run_cli(cuda, -1)), 7);
         CU_ASSERT_TRUE(file_contains("err.txt", "GPU"));
+        if (!ll_cuda_built()) CU_ASSERT_TRUE(file_contains("err.txt", "litelab was built without CUDA"));
     }
     CU_ASSERT_FALSE(exists("c.h5"));
 }

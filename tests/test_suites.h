@@ -2,12 +2,27 @@
 // tests/test_<unit>.c with `int register_<unit>_suite(void)` and list it here.
 #pragma once
 #include <CUnit/CUnit.h>
+#include <stdio.h>
+
+#include "cuda_attention.h"
 
 // The CLI binary the suites run, relative to tests/ (the Makefile passes
 // ../$(BUILD)/litelab, so a build folder other than build/ works too).
 #ifndef LITELAB
 #define LITELAB "../build/litelab"
 #endif
+
+// Tests of the CUDA backend's host code (tile choice, kernel versions,
+// argument checks of the kernels' entry points) need a build with CUDA; in
+// a build without it (make CUDA=0) they say so and return. Every test runs
+// in a CUDA build, with or without a GPU.
+#define SKIP_WITHOUT_CUDA_BUILD()                                            \
+    do {                                                                     \
+        if (!ll_cuda_built()) {                                              \
+            printf("skipped: litelab was built without CUDA (make CUDA=0) "); \
+            return;                                                          \
+        }                                                                    \
+    } while (0)
 
 typedef int (*test_suite_fn)(void);
 
@@ -33,6 +48,7 @@ int register_calibrate_suite(void);
 int register_run_suite(void);
 int register_bench_cases_suite(void);
 int register_bench_cli_suite(void);
+int register_gpu_paths_suite(void);
 int register_error_metrics_suite(void);
 int register_shard_suite(void);
 
@@ -57,6 +73,7 @@ static test_suite_fn const test_suites[] = {
     register_run_suite,
     register_bench_cases_suite,
     register_bench_cli_suite,
+    register_gpu_paths_suite,
     register_error_metrics_suite,
     register_shard_suite,
 };

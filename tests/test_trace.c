@@ -1110,8 +1110,7 @@ static void test_fuzz(void) {
     // Both outcomes occur: the damage is not all in harmless places.
     CU_ASSERT_TRUE(res.rejected > CASES / 4);
     CU_ASSERT_TRUE(res.accepted > 0);
-    double elapsed = ll_now_seconds() - t0;
-    CU_ASSERT_TRUE(elapsed < 20);
+    double elapsed = ll_now_seconds() - t0;  // reported, never asserted: speed varies with load and sanitizers
     if (getenv("LITELAB_TEST_VERBOSE"))
         fprintf(stderr, "\n  fuzz: %d cases, %d read as valid, %d refused, %.1f s\n", res.cases, res.accepted,
                 res.rejected, elapsed);

@@ -2,7 +2,8 @@
 # gpu_train_and_check.sh: one GPU command: train (or resume) the Wan DiT for a wall-time
 # budget, export the bf16 checkpoint, run the real-likeness checks, pack the outputs.
 #
-#   experiments/dit/gpu_train_and_check.sh OUTDIR [TRAIN_SECONDS]
+#   usage: experiments/dit/gpu_train_and_check.sh OUTDIR [TRAIN_SECONDS]
+#          experiments/dit/gpu_train_and_check.sh --help   (prints this and does nothing else)
 #
 # Environment: DIT_RUN_DIR (run state, default /tmp/dit_run: a second command on the same
 # machine resumes from it), DIT_STEPS (planned steps, default 3000), DIT_PROVENANCE (text
@@ -12,8 +13,12 @@
 # Writes OUTDIR/dit.safetensors, OUTDIR/maps_{max_log2,walk_desc,mass}.npz and
 # OUTDIR/results.tar (logs, GPU clocks, realism.md, summary.json, .dat files, sample png).
 set -uo pipefail
+case "${1:-}" in
+-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+-*|"") echo "usage: $0 OUTDIR [TRAIN_SECONDS] (--help)" >&2; exit 2 ;;
+esac
 HERE=$(cd "$(dirname "$0")" && pwd)
-OUTDIR=${1:?usage: $0 OUTDIR [TRAIN_SECONDS]}
+OUTDIR=$1
 TRAIN_SECONDS=${2:-330}
 RUN_DIR=${DIT_RUN_DIR:-/tmp/dit_run}
 STEPS=${DIT_STEPS:-3000}

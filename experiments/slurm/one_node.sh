@@ -14,8 +14,13 @@
 # anything the processes start that uses NCCL.
 set -euo pipefail
 
+usage="usage: $(basename "$0") EXPERIMENT.json OUT.h5 [N]"
+case "${1:-}" in
+-h | --help) echo "$usage"; exit 0 ;;
+-*) echo "$(basename "$0"): unknown option '$1'" >&2; echo "$usage" >&2; exit 2 ;;
+esac
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-    echo "usage: $0 EXPERIMENT.json OUT.h5 [N]" >&2
+    echo "$usage" >&2
     exit 2
 fi
 experiment=$1 out=$2

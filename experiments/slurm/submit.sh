@@ -11,13 +11,15 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
+usage="usage: $(basename "$0") [--tasks LIST] EXPERIMENT.json OUT.h5 N [sbatch options...]"
 tasks=""
-if [ "${1:-}" = --tasks ]; then
-    tasks=$2
-    shift 2
-fi
+case "${1:-}" in
+-h | --help) echo "$usage"; exit 0 ;;
+--tasks) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; tasks=$2; shift 2 ;;
+-*) echo "$(basename "$0"): unknown option '$1'" >&2; echo "$usage" >&2; exit 2 ;;
+esac
 if [ $# -lt 3 ]; then
-    echo "usage: $0 [--tasks LIST] EXPERIMENT.json OUT.h5 N [sbatch options...]" >&2
+    echo "$usage" >&2
     exit 2
 fi
 experiment=$1 out=$2 shards=$3
