@@ -233,14 +233,14 @@ static ll_status gather_rows(merge_ctx *m, ll_trace_call **out, size_t *n_out, l
                              m->in[i].path, m->in[i].policies[rows[j].policy].name, rows[j].layer);
         if (st == LL_OK) {
             all = grown;
-            memcpy(all + n, rows, sizeof *rows * k);
+            if (k) memcpy(all + n, rows, sizeof *rows * k);  // an empty shard has no rows (rows NULL)
             n += k;
         } else if (grown) {
             all = grown;
         }
         free(rows);
     }
-    if (st == LL_OK) qsort(all, n, sizeof *all, cmp_row);
+    if (st == LL_OK && n) qsort(all, n, sizeof *all, cmp_row);
     for (size_t j = 1; st == LL_OK && j < n; j++)
         if (!cmp_row(&all[j - 1], &all[j]))
             st = ll_fail(err, LL_ERR_FORMAT, "two shards hold a row of policy %d, step %d, layer %d, head %d",
