@@ -45,7 +45,7 @@ LIB_SRC     := $(filter-out lib/without_cuda.c,$(wildcard lib/*.c)) $(wildcard t
 HARNESS_SRC := $(wildcard harness/*.c)
 TEST_SRC    := $(wildcard tests/*.c)
 GPU_TEST_SRC := $(wildcard tests/gpu/*.c)
-BENCH_PROGRAMS := $(BUILD)/bench_reference $(BUILD)/bench_calibrate
+BENCH_PROGRAMS := $(BUILD)/bench_reference $(BUILD)/bench_calibrate $(BUILD)/bench_merge
 
 ifeq ($(CUDA),1)
 # sm_80 (portable kernel on Ampere and newer) and sm_90a (Hopper-only instructions).
@@ -205,3 +205,14 @@ $(BUILD)/bench_calibrate: $(BUILD)/experiments/bench_calibrate.o $(BUILD)/liblit
 	$(LINK) $(LL_LDLIBS)
 
 -include $(BUILD)/experiments/bench_calibrate.d
+
+# Speed of `litelab merge` on 8 shards of a Wan 720p trace with masks
+# (experiments/results/merge_speed.md); options: build/bench_merge --help.
+.PHONY: bench-merge
+bench-merge: $(BUILD)/bench_merge
+	$(BUILD)/bench_merge
+
+$(BUILD)/bench_merge: $(BUILD)/experiments/bench_merge.o $(BUILD)/liblitelab.a
+	$(LINK) $(LL_LDLIBS)
+
+-include $(BUILD)/experiments/bench_merge.d

@@ -14,6 +14,8 @@
 //
 // A killed run leaves <output>.partial; --resume continues it from the last
 // durable step with the policies' lists restored from the checkpoints.
+// --shard I/N runs only shard I's work units (lib/shard.h) into a trace of
+// its own; `litelab merge` joins the shards' traces.
 // For tests: LITELAB_TEST_ABORT_AFTER_STEP=k kills the process (SIGKILL,
 // no cleanup) right after step k is durable.
 #include <getopt.h>
@@ -33,9 +35,11 @@
 #include "nvtx.h"
 #include "policy.h"
 #include "rng.h"
+#include "shard.h"
 #include "skip_mask.h"
 #include "tile_overrides.h"
 #include "trace.h"
+#include "trace_shard.h"
 #include "trajectory.h"
 
 typedef struct {
@@ -44,6 +48,8 @@ typedef struct {
     const char *backend;
     double flop_rate_tflops;
     int resume, dry_run, quiet, no_checkpoints;
+    const char *shard;    // "I/N" or "auto"; NULL: the whole experiment
+    int layers_per_unit;  // --shard-layers (0: 1)
 } run_options;
 
 // Per-policy totals for the closing summary.
@@ -64,8 +70,10 @@ typedef struct {
     ll_tiling tiling;
     ll_attn_params params;  // shape, tiling, scale; threshold and flags set per call
     uint8_t *key_flags;     // k_tiles bytes, NULL without must-do/must-skip
-    ll_policy *policies;
+    ll_policy *policies;  // the experiment's policies on seed 0, then on seed 1, ...
     int n_policies;
+    ll_shard_spec shard;  // count 0: not sharded
+    ll_shard_plan plan;
     int any_needs_map, want_mass;
     char counters_status[256];
     int counters_on;
@@ -93,7 +101,14 @@ static void print_help(FILE *f) {
             "      --no-checkpoints  do not store the policies' lists after each step (at Wan\n"
             "                        scale each list is ~100 MB to compress and write per step;\n"
             "                        a run made so cannot be --resume'd)\n"
-            "  -n, --dry-run         print the work (calls, FLOPs, estimated time) and exit\n"
+            "      --shard I/N       run shard I of N (0 <= I < N): a fixed, cost-balanced part of\n"
+            "                        the work units (policy x seed x layer group) into its own\n"
+            "                        trace PATH-without-.h5.shard-I-of-N.h5; `auto` reads\n"
+            "                        SLURM_ARRAY_TASK_ID/_MIN/_MAX, RANK/WORLD_SIZE or\n"
+            "                        LOCAL_RANK/LOCAL_WORLD_SIZE; join with litelab merge\n"
+            "      --shard-layers K  layers per work unit (default 1)\n"
+            "  -n, --dry-run         print the work (calls, FLOPs, estimated time) and exit;\n"
+            "                        with --shard, the shard's units and cost\n"
             "      --flop-rate T     TFLOP/s for the --dry-run estimate (default: measured\n"
             "                        on the CPU backend, flop_rate_tflops on the GPU)\n"
             "  -q, --quiet           no progress and no summary\n"
@@ -113,6 +128,7 @@ static int parse_options(int argc, char **argv, run_options *o) {
         {"resume", no_argument, 0, 'r'},       {"dry-run", no_argument, 0, 'n'},
         {"flop-rate", required_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
         {"no-checkpoints", no_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
+        {"shard", required_argument, 0, 'S'},  {"shard-layers", required_argument, 0, 'L'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -126,6 +142,17 @@ static int parse_options(int argc, char **argv, run_options *o) {
         case 'C': o->no_checkpoints = 1; break;
         case 'n': o->dry_run = 1; break;
         case 'q': o->quiet = 1; break;
+        case 'S': o->shard = optarg; break;
+        case 'L': {
+            char *end;
+            long k = strtol(optarg, &end, 10);
+            if (*end || k < 1 || k > 1 << 20) {
+                fprintf(stderr, "litelab run: --shard-layers '%s' is not a whole number >= 1\n", optarg);
+                return -1;
+            }
+            o->layers_per_unit = (int)k;
+            break;
+        }
         case 'f': {
             char *end;
             o->flop_rate_tflops = strtod(optarg, &end);
@@ -144,6 +171,10 @@ static int parse_options(int argc, char **argv, run_options *o) {
         return -1;
     }
     o->config_path = argv[optind];
+    if (o->layers_per_unit && !o->shard) {
+        fprintf(stderr, "litelab run: --shard-layers needs --shard\n");
+        return -1;
+    }
     if (o->resume && o->dry_run) {
         fprintf(stderr, "litelab run: --resume and --dry-run exclude each other\n");
         return -1;
@@ -196,23 +227,123 @@ static ll_status setup_flags(run_ctx *r, ll_error *err) {
     return st;
 }
 
+// With several trajectory seeds, policy p on seed s is "p@seed<s>" in the trace.
+static ll_status name_for_seed(run_ctx *r, int i, ll_error *err) {
+    ll_policy *p = &r->policies[i];
+    char name[sizeof p->name + 32];
+    snprintf(name, sizeof name, "%s@seed%llu", p->name,
+             (unsigned long long)r->cfg.trajectory.seeds[i / r->cfg.n_policies]);
+    if (strlen(name) >= sizeof p->name)
+        return ll_fail(err, LL_ERR_USAGE, "%s: policies[%d]: the name '%s' for one seed is longer than %zu characters",
+                       r->cfg.path, i % r->cfg.n_policies, name, sizeof p->name - 1);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    return LL_OK;
+}
+
 static ll_status setup_policies(run_ctx *r, ll_error *err) {
     ll_policy_setup ps = {
         .shape = r->shape, .tiling = r->tiling, .steps = r->info.steps, .layers = r->info.layers,
         .frames = r->info.frames, .height = r->info.height, .width = r->info.width,
         .encoding = r->cfg.encoding, .key_tile_flags = r->key_flags,
     };
-    r->policies = calloc((size_t)r->cfg.n_policies, sizeof *r->policies);
-    r->totals = calloc((size_t)r->cfg.n_policies, sizeof *r->totals);
+    int n = r->cfg.n_policies * r->info.n_seeds;
+    r->policies = calloc((size_t)n, sizeof *r->policies);
+    r->totals = calloc((size_t)n, sizeof *r->totals);
     if (!r->policies || !r->totals) return ll_fail(err, LL_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < r->cfg.n_policies; i++) {
+    for (int i = 0; i < n; i++) {
+        int c = i % r->cfg.n_policies;
         char where[700];
-        snprintf(where, sizeof where, "%s: policies[%d]", r->cfg.path, i);
-        LL_TRY(ll_policy_create(r->cfg.policies[i], where, &ps, &r->policies[i], err));
+        snprintf(where, sizeof where, "%s: policies[%d]", r->cfg.path, c);
+        LL_TRY(ll_policy_create(r->cfg.policies[c], where, &ps, &r->policies[i], err));
         r->n_policies = i + 1;
         if (r->policies[i].ops->needs_tile_map) r->any_needs_map = 1;
+        if (r->info.n_seeds > 1) LL_TRY(name_for_seed(r, i, err));
     }
     return LL_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Sharding (lib/shard.h): the plan every shard computes alike, from the
+// dry run's cost model.
+
+static int policy_passes(const ll_policy *p) { return !strcmp(p->ops->kind, "dynamic") ? 2 : 1; }
+
+// Whether the dense tile map of (step, layer) is computed: every call when a
+// policy or the skipped mass needs it, else where the experiment records it.
+static int map_wanted(const run_ctx *r, int step, int layer) {
+    return r->any_needs_map || r->want_mass ||
+           (ll_index_set_has(&r->cfg.map_steps, step) && ll_index_set_has(&r->cfg.map_layers, layer));
+}
+
+// Whether this process runs trace policy pi at layer l (always when not sharded).
+static int runs_here(const run_ctx *r, int pi, int l) {
+    return !r->shard.count || ll_shard_runs(&r->plan, r->shard.index, pi, l);
+}
+
+static ll_status setup_shard(run_ctx *r, ll_error *err) {
+    if (!r->opt.shard) return LL_OK;
+    if (!strcmp(r->opt.shard, "auto")) LL_TRY(ll_shard_from_env(&r->shard, err));
+    else LL_TRY(ll_shard_parse(r->opt.shard, &r->shard, err));
+    double dense = (double)ll_flops_dense(&r->shape);
+    double *call = malloc(sizeof(double) * (size_t)r->n_policies);
+    double *shared = calloc((size_t)r->info.layers, sizeof(double));
+    if (!call || !shared) {
+        free(call);
+        free(shared);
+        return ll_fail(err, LL_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < r->n_policies; i++) call[i] = policy_passes(&r->policies[i]) * dense;
+    for (int l = 0; l < r->info.layers; l++)
+        for (int st = 0; st < r->info.steps; st++) shared[l] += dense * (1 + map_wanted(r, st, l));
+    ll_shard_costs c = {
+        .n_policies = r->n_policies, .n_seeds = r->info.n_seeds, .steps = r->info.steps, .layers = r->info.layers,
+        .layers_per_unit = r->opt.layers_per_unit ? r->opt.layers_per_unit : 1,
+        .policy_call_cost = call, .shared_layer_cost = shared,
+    };
+    ll_status s = ll_shard_plan_make(&c, r->shard.count, &r->plan, err);
+    free(call);
+    free(shared);
+    if (s != LL_OK) return s;
+    char path[sizeof r->output];
+    LL_TRY(ll_shard_output_path(r->output, r->shard.index, r->shard.count, path, sizeof path, err));
+    snprintf(r->output, sizeof r->output, "%s", path);
+    return LL_OK;
+}
+
+// The shard's provenance as the trace records it; units malloc'd.
+static ll_status shard_record(const run_ctx *r, ll_trace_shard *t, ll_error *err) {
+    memset(t, 0, sizeof *t);
+    t->units = malloc(sizeof(int) * (size_t)r->plan.n_units);
+    if (!t->units) return ll_fail(err, LL_ERR_NOMEM, "out of memory");
+    t->index = r->shard.index;
+    t->count = r->shard.count;
+    t->layers_per_unit = r->plan.layers_per_unit;
+    t->n_units = ll_shard_units_of(&r->plan, r->shard.index, t->units);
+    return LL_OK;
+}
+
+// --resume of a shard: the .partial must be this shard's, of the same plan.
+static ll_status check_resumed_shard(run_ctx *r, ll_error *err) {
+    ll_trace_shard old, now;
+    int present;
+    LL_TRY(ll_trace_writer_read_shard(r->trace, &old, &present, err));
+    if (!present && !r->shard.count) return LL_OK;
+    ll_status s = LL_OK;
+    if (!present || !r->shard.count) {
+        s = ll_fail(err, LL_ERR_USAGE, "--resume: %s.partial is %s, the run %s", r->output,
+                    present ? "a shard's trace" : "an unsharded run's trace", present ? "is not sharded" : "is a shard");
+    } else if ((s = shard_record(r, &now, err)) == LL_OK) {
+        if (old.index != now.index || old.count != now.count || old.layers_per_unit != now.layers_per_unit ||
+            old.n_units != now.n_units || memcmp(old.units, now.units, sizeof(int) * (size_t)now.n_units))
+            s = ll_fail(err, LL_ERR_USAGE,
+                        "--resume: %s.partial holds shard %d/%d (%d layers per unit, %d units), this run is shard "
+                        "%d/%d (%d layers per unit, %d units): not the same shard",
+                        r->output, old.index, old.count, old.layers_per_unit, old.n_units, now.index, now.count,
+                        now.layers_per_unit, now.n_units);
+        ll_trace_shard_free(&now);
+    }
+    ll_trace_shard_free(&old);
+    return s;
 }
 
 static ll_status setup(run_ctx *r, ll_error *err) {
@@ -242,7 +373,7 @@ static ll_status setup(run_ctx *r, ll_error *err) {
         return ll_fail(err, LL_ERR_USAGE, "%s: no output path: give -o PATH or \"output\" in the experiment",
                        r->cfg.path);
     snprintf(r->output, sizeof r->output, "%s", out);
-    return LL_OK;
+    return setup_shard(r, err);
 }
 
 static ll_status alloc_buffers(run_ctx *r, ll_error *err) {
@@ -261,6 +392,7 @@ static ll_status alloc_buffers(run_ctx *r, ll_error *err) {
 
 static void cleanup(run_ctx *r) {
     if (r->trace) ll_trace_abandon(r->trace);
+    ll_shard_plan_free(&r->plan);
     for (int i = 0; i < r->n_policies; i++) ll_policy_destroy(&r->policies[i]);
     free(r->policies);
     free(r->totals);
@@ -405,25 +537,36 @@ static ll_status run_policy(run_ctx *r, int pi, int step, int layer, int have_ma
     return LL_OK;
 }
 
-static ll_status run_layer(run_ctx *r, int step, int layer, ll_error *err) {
-    LL_TRY(ll_trajectory_get(r->traj, step, layer, r->q, r->k, r->v, err));
+// One seed's trajectory at (step, layer): its dense call, then its policies.
+static ll_status run_seed_layer(run_ctx *r, int seed, int step, int layer, ll_error *err) {
+    LL_TRY(ll_trajectory_get_seed(r->traj, seed, step, layer, r->q, r->k, r->v, err));
     LL_TRY(ll_backend_set_inputs(r->backend, r->q, r->k, r->v, err));
     // The dense call: the reference output every policy is compared with.
     ll_backend_timing t;
     LL_TRY(ll_backend_forward(r->backend, &r->params, NULL, NULL, &t, err));
     LL_TRY(ll_backend_keep_reference(r->backend, err));
-    int record_map = ll_index_set_has(&r->cfg.map_steps, step) && ll_index_set_has(&r->cfg.map_layers, layer);
-    int have_map = r->any_needs_map || r->want_mass || record_map;
+    int record_map = ll_index_set_has(&r->cfg.map_steps, step) && ll_index_set_has(&r->cfg.map_layers, layer) &&
+                     (!r->shard.count || ll_shard_map_owner(&r->plan, seed, layer) == r->shard.index);
+    int have_map = map_wanted(r, step, layer);
     if (have_map) LL_TRY(ll_backend_tile_map(r->backend, &r->params, &r->map, err));
     if (record_map) LL_TRY(ll_trace_add_map(r->trace, step, layer, &r->map, err));
-    for (int pi = 0; pi < r->n_policies; pi++) LL_TRY(run_policy(r, pi, step, layer, have_map, err));
+    int per_seed = r->cfg.n_policies;
+    for (int pi = seed * per_seed; pi < (seed + 1) * per_seed; pi++)
+        if (runs_here(r, pi, layer)) LL_TRY(run_policy(r, pi, step, layer, have_map, err));
+    return LL_OK;
+}
+
+static ll_status run_layer(run_ctx *r, int step, int layer, ll_error *err) {
+    for (int seed = 0; seed < r->info.n_seeds; seed++)
+        if (!r->shard.count || ll_shard_needs(&r->plan, r->shard.index, seed, layer))
+            LL_TRY(run_seed_layer(r, seed, step, layer, err));
     return LL_OK;
 }
 
 static ll_status save_checkpoints(run_ctx *r, ll_error *err) {
     for (int pi = 0; pi < r->n_policies; pi++)
         for (int l = 0; l < r->info.layers; l++) {
-            const ll_skip_list *cp = ll_policy_checkpoint(&r->policies[pi], l);
+            const ll_skip_list *cp = runs_here(r, pi, l) ? ll_policy_checkpoint(&r->policies[pi], l) : NULL;
             if (cp) LL_TRY(ll_trace_save_state(r->trace, pi, l, cp, err));
         }
     return LL_OK;
@@ -432,7 +575,7 @@ static ll_status save_checkpoints(run_ctx *r, ll_error *err) {
 static ll_status restore_checkpoints(run_ctx *r, ll_error *err) {
     for (int pi = 0; pi < r->n_policies; pi++)
         for (int l = 0; l < r->info.layers; l++) {
-            const ll_skip_list *cp = ll_policy_checkpoint(&r->policies[pi], l);
+            const ll_skip_list *cp = runs_here(r, pi, l) ? ll_policy_checkpoint(&r->policies[pi], l) : NULL;
             if (!cp) continue;
             ll_skip_list saved;
             LL_TRY(ll_skip_list_alloc(&saved, cp->B, cp->H, cp->q_tiles, cp->k_tiles, cp->encoding, err));
@@ -470,6 +613,7 @@ static ll_status open_trace(run_ctx *r, int *first_step, ll_error *err) {
             ll_trace_close(rd);
         }
         if (s == LL_OK) s = ll_trace_resume(r->output, tp, r->n_policies, &r->trace, first_step, err);
+        if (s == LL_OK) s = check_resumed_shard(r, err);
         if (s == LL_OK && *first_step > 0) s = restore_checkpoints(r, err);
     } else {
         ll_trace_meta m;
@@ -489,6 +633,12 @@ static ll_status open_trace(run_ctx *r, int *first_step, ll_error *err) {
         m.encoding = r->cfg.encoding;
         m.softmax_scale = ll_softmax_scale(&r->params);
         s = ll_trace_create(r->output, &m, tp, r->n_policies, &r->trace, err);
+        if (s == LL_OK && r->shard.count) {
+            ll_trace_shard sh;
+            s = shard_record(r, &sh, err);
+            if (s == LL_OK) s = ll_trace_write_shard(r->trace, &sh, err);
+            ll_trace_shard_free(&sh);
+        }
     }
     free(tp);
     return s;
@@ -527,6 +677,37 @@ static void format_seconds(double s, char *out, size_t len) {
     else snprintf(out, len, "%.1f h", s / 3600);
 }
 
+// The shard's units and estimated cost, and how even the plan is.
+static void dry_run_shard(const run_ctx *r, double rate) {
+    const ll_shard_plan *p = &r->plan;
+    int *units = malloc(sizeof(int) * (size_t)p->n_units);
+    if (!units) return;
+    int n = ll_shard_units_of(p, r->shard.index, units);
+    double all = 0, most = 0, mine = ll_shard_load(p, r->shard.index);
+    for (int s = 0; s < p->count; s++) {
+        all += ll_shard_load(p, s);
+        if (ll_shard_load(p, s) > most) most = ll_shard_load(p, s);
+    }
+    printf("\nshard %d/%d (%s): %d of %d work units (policy x seed x group of %d layer%s)\n", r->shard.index,
+           r->shard.count, r->shard.source, n, p->n_units, p->layers_per_unit, p->layers_per_unit > 1 ? "s" : "");
+    printf("%-8s %-32s %-10s %14s\n", "unit", "policy", "layers", "GFLOP (dense)");
+    for (int i = 0; i < n; i++) {
+        const ll_shard_unit *u = &p->units[units[i]];
+        printf("%-8d %-32s %4d-%-5d %14.2f\n", units[i], r->policies[u->policy].name, u->first_layer,
+               u->first_layer + u->n_layers - 1, u->cost / 1e9);
+    }
+    printf("shard's work: %.2f GFLOP with its dense reference calls and tile maps (%.1f%% of %.2f GFLOP over all "
+           "shards; the largest shard %.2f)\n",
+           mine / 1e9, all > 0 ? 100 * mine / all : 0, all / 1e9, most / 1e9);
+    if (rate > 0) {
+        char t[32];
+        format_seconds(mine / (rate * 1e12), t, sizeof t);
+        printf("shard's estimated time: at most %s at %.4g TFLOP/s\n", t, rate);
+    }
+    if (!n) printf("this shard has no work: more shards than work units can fill\n");
+    free(units);
+}
+
 static void dry_run(run_ctx *r) {
     int cuda = ll_backend_kind_of(r->backend) == LL_BACKEND_CUDA;
     long per_layer_calls = r->info.steps * (long)r->info.layers;
@@ -542,22 +723,19 @@ static void dry_run(run_ctx *r) {
     printf("%-24s %-14s %8s %14s\n", "work", "kind", "calls", "GFLOP (dense)");
     double total = 0;
     long calls = per_layer_calls;
-    printf("%-24s %-14s %8ld %14.2f\n", "dense reference", "", per_layer_calls, per_layer_calls * (double)dense / 1e9);
-    total += per_layer_calls * (double)dense;
-    int maps = r->any_needs_map || r->want_mass;
-    long n_maps = maps ? per_layer_calls : 0;
-    if (!maps)
-        for (int s = 0; s < r->info.steps; s++)
-            for (int l = 0; l < r->info.layers; l++)
-                n_maps += ll_index_set_has(&r->cfg.map_steps, s) && ll_index_set_has(&r->cfg.map_layers, l);
+    long n_dense = per_layer_calls * r->info.n_seeds;  // one per trajectory seed
+    printf("%-24s %-14s %8ld %14.2f\n", "dense reference", "", n_dense, n_dense * (double)dense / 1e9);
+    total += n_dense * (double)dense;
+    long n_maps = 0;
+    for (int s = 0; s < r->info.steps; s++)
+        for (int l = 0; l < r->info.layers; l++) n_maps += map_wanted(r, s, l) * r->info.n_seeds;
     if (n_maps) {
         // Two sweeps of QK^T (no PV): as many FLOPs as one dense call.
         printf("%-24s %-14s %8ld %14.2f\n", "dense tile maps", "", n_maps, n_maps * (double)dense / 1e9);
         total += n_maps * (double)dense;
     }
     for (int i = 0; i < r->n_policies; i++) {
-        int passes = !strcmp(r->policies[i].ops->kind, "dynamic") ? 2 : 1;
-        long c = per_layer_calls * passes;
+        long c = per_layer_calls * policy_passes(&r->policies[i]);
         printf("%-24s %-14s %8ld %14.2f\n", r->policies[i].name, r->policies[i].ops->kind, c, c * (double)dense / 1e9);
         total += c * (double)dense;
         calls += c;
@@ -576,6 +754,7 @@ static void dry_run(run_ctx *r) {
     } else {
         printf("estimated time: give --flop-rate TFLOPS (or flop_rate_tflops) for the GPU's rate\n");
     }
+    if (r->shard.count) dry_run_shard(r, rate);
 }
 
 // ---------------------------------------------------------------------------

@@ -22,6 +22,8 @@ int cmd_validate(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 // Prints "litelab <cmd>: <message>" to stderr and returns the exit code for s.
 #include "common.h"

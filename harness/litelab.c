@@ -15,6 +15,8 @@ static const ll_command commands[] = {
     {"bench", cmd_bench, "time the CUDA kernels with CUPTI (GPU)"},
     {"report", cmd_report, "tables and gnuplot figures from traces"},
     {"calibrate", cmd_calibrate, "per-step threshold schedule within an error budget"},
+    {"merge", cmd_merge, "join the traces of a sharded run (run --shard I/N) into one"},
+    {"compare", cmd_compare, "check that two traces hold the same results"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 

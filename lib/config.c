@@ -207,11 +207,41 @@ static void free_index_set(ll_index_set *s) {
 // ---------------------------------------------------------------------------
 // Sections
 
+static int seed_ok(const cJSON *v) {
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble == floor(v->valuedouble) &&
+           v->valuedouble <= 9007199254740992.0;
+}
+
+// "seeds": [s, ...] instead of "seed": one trajectory per seed.
+static ll_status parse_seeds(const cJSON *t, const char *where, ll_trajectory_spec *spec, ll_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, "seeds");
+    if (!v) return LL_OK;
+    if (cJSON_GetObjectItemCaseSensitive(t, "seed"))
+        return ll_fail(err, LL_ERR_USAGE, "%s: give 'seed' or 'seeds', not both", where);
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    if (n < 1 || n > LL_MAX_SEEDS)
+        return ll_fail(err, LL_ERR_USAGE, "%s.seeds: expected an array of 1 to %d seeds", where, LL_MAX_SEEDS);
+    int i = 0;
+    for (const cJSON *it = v->child; it; it = it->next, i++) {
+        if (!seed_ok(it))
+            return ll_fail(err, LL_ERR_USAGE, "%s.seeds[%d]: expected a non-negative integer (at most 2^53)", where, i);
+        spec->seeds[i] = (uint64_t)it->valuedouble;
+        for (int j = 0; j < i; j++)
+            if (spec->seeds[j] == spec->seeds[i])
+                return ll_fail(err, LL_ERR_USAGE, "%s.seeds: seed %llu listed twice", where,
+                               (unsigned long long)spec->seeds[i]);
+    }
+    spec->n_seeds = n;
+    spec->seed = spec->seeds[0];
+    return LL_OK;
+}
+
 static ll_status parse_trajectory(const cJSON *t, const char *file, ll_trajectory_spec *spec, ll_error *err) {
     char where[600];
     snprintf(where, sizeof where, "%s: trajectory", file);
     memset(spec, 0, sizeof *spec);
-    spec->seed = 1;
+    spec->seed = spec->seeds[0] = 1;
+    spec->n_seeds = 1;
     spec->dtype = -1;
     if (!t) {
         strcpy(spec->preset, "tiny");
@@ -224,8 +254,8 @@ static ll_status parse_trajectory(const cJSON *t, const char *file, ll_trajector
         return ll_fail(err, LL_ERR_USAGE, "%s: give exactly one of 'synthetic' (a preset name) or 'capture' (a file)",
                        where);
     if (syn) {
-        static const char *const keys[] = {"synthetic", "seed",   "steps",  "layers", "batch", "heads",
-                                           "head_dim",  "dtype",  "frames", "height", "width", NULL};
+        static const char *const keys[] = {"synthetic", "seed",  "seeds",  "steps",  "layers", "batch",
+                                           "heads",     "head_dim", "dtype", "frames", "height", "width", NULL};
         LL_TRY(ll_json_check_keys(t, keys, where, err));
         spec->source = LL_TRAJ_SYNTHETIC;
         LL_TRY(ll_json_string(t, "synthetic", 1, where, spec->preset, sizeof spec->preset, err));
@@ -233,7 +263,8 @@ static ll_status parse_trajectory(const cJSON *t, const char *file, ll_trajector
         LL_TRY(ll_json_number(t, "seed", 0, where, &seed, err));
         if (seed < 0 || seed != floor(seed) || seed > 9007199254740992.0)
             return ll_fail(err, LL_ERR_USAGE, "%s.seed: expected a non-negative integer (at most 2^53)", where);
-        spec->seed = (uint64_t)seed;
+        spec->seed = spec->seeds[0] = (uint64_t)seed;
+        LL_TRY(parse_seeds(t, where, spec, err));
         LL_TRY(ll_json_int(t, "batch", 0, 1, 64, where, &spec->batch, err));
         LL_TRY(ll_json_int(t, "heads", 0, 1, 1024, where, &spec->heads, err));
         LL_TRY(ll_json_int(t, "head_dim", 0, 1, 1024, where, &spec->head_dim, err));
@@ -421,6 +452,12 @@ static ll_status parse_root(ll_experiment_config *c, ll_error *err) {
         return ll_fail(err, LL_ERR_USAGE, "%s.flop_rate_tflops: must be > 0", file);
     LL_TRY(ll_json_string(root, "output", 0, file, c->output, sizeof c->output, err));
     LL_TRY(parse_record(cJSON_GetObjectItemCaseSensitive(root, "record"), path, c, err));
+    // A trace holds one tile map per (step, layer): of one trajectory only.
+    if (c->trajectory.n_seeds > 1 && (c->map_steps.all || c->map_steps.n) && (c->map_layers.all || c->map_layers.n))
+        return ll_fail(err, LL_ERR_USAGE,
+                       "%s: record.tile_maps: a trace holds one tile map per (step, layer), so maps cannot be recorded "
+                       "with several trajectory.seeds (record them in a one-seed experiment)",
+                       file);
     return parse_policies(root, path, c, err);
 }
 

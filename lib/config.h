@@ -14,6 +14,9 @@
 //                  {"synthetic": "tiny"|"small"|"wan480p"|"wan720p", "seed" [1],
 //                   "steps", "layers", "batch", "heads", "head_dim", "dtype",
 //                   "frames", "height", "width"   (each overrides the preset)}
+//                or instead of "seed", "seeds": [s, ...] (1 to 64 distinct): one
+//                trajectory per seed; every policy runs on each, and the trace
+//                names policy p on seed s "p@seed<s>" (no tile maps recorded then)
 //                or a capture file
 //                  {"capture": "path.h5", "steps", "layers" (use the first ones)}
 //                [{"synthetic": "tiny"}]
@@ -60,12 +63,15 @@ int ll_index_set_has(const ll_index_set *s, int i);
 ll_status ll_index_set_check(const ll_index_set *s, int limit, const char *where, ll_error *err);
 
 typedef enum { LL_TRAJ_SYNTHETIC = 0, LL_TRAJ_CAPTURE = 1 } ll_trajectory_source;
+enum { LL_MAX_SEEDS = 64 };
 
 // Synthetic overrides and capture limits; 0 (or -1 for dtype) = not given.
 typedef struct {
     ll_trajectory_source source;
     char preset[32];
-    uint64_t seed;
+    uint64_t seed;         // seeds[0]
+    int n_seeds;           // 1 unless "seeds" lists several
+    uint64_t seeds[LL_MAX_SEEDS];
     char capture_path[512];
     int steps, layers, batch, heads, head_dim, frames, height, width;
     int dtype;  // -1: preset's, else ll_dtype

@@ -1,5 +1,6 @@
 // error_metrics.c: output error against the dense output and skipped mass
-// (definitions in error_metrics.h). Sums in double, OpenMP over rows.
+// (definitions in error_metrics.h). Sums in double, OpenMP over blocks of
+// rows, added in a fixed order (results independent of the thread count).
 #include "error_metrics.h"
 
 #include <math.h>
@@ -11,6 +12,9 @@
 static inline double view_at(const ll_tensor_view *v, size_t i) {
     return v->f32 ? (double)v->f32[i] : (double)ll_half_to_float(v->dtype, v->h16[i]);
 }
+
+// Rows per partial sum (see ll_output_error_compute).
+enum { ROWS_PER_BLOCK = 64 };
 
 typedef struct {
     double diff2, ref2, out2, dot, max_abs, worst_row;
@@ -37,14 +41,21 @@ ll_status ll_output_error_compute(const ll_shape *s, ll_tensor_view out, ll_tens
     int H = s->H, D = s->D;
     accum *acc = calloc((size_t)H, sizeof *acc);
     if (!acc) return ll_fail(err, LL_ERR_NOMEM, "error metrics: out of memory");
+    // Rows are summed in fixed blocks, and the blocks in order, so the sums
+    // (and so every metric) do not depend on the thread count or on which
+    // thread finishes first: a sharded run's rows equal an unsharded run's.
     long rows = (long)s->B * s->N;
-#pragma omp parallel
-    {
-        accum *mine = calloc((size_t)H, sizeof *mine);
-        int ok = mine != NULL;
-#pragma omp for schedule(static)
-        for (long r = 0; r < rows; r++) {
-            if (!ok) continue;
+    long n_blocks = (rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
+    accum *part = calloc((size_t)n_blocks * (size_t)H, sizeof *part);
+    if (!part) {
+        free(acc);
+        return ll_fail(err, LL_ERR_NOMEM, "error metrics: out of memory");
+    }
+#pragma omp parallel for schedule(static)
+    for (long blk = 0; blk < n_blocks; blk++) {
+        accum *mine = part + (size_t)blk * (size_t)H;
+        long end = blk * ROWS_PER_BLOCK + ROWS_PER_BLOCK < rows ? blk * ROWS_PER_BLOCK + ROWS_PER_BLOCK : rows;
+        for (long r = blk * ROWS_PER_BLOCK; r < end; r++) {
             for (int h = 0; h < H; h++) {
                 size_t base = ((size_t)r * H + h) * D;
                 double d2 = 0, r2 = 0, o2 = 0, dot = 0, mx = 0;
@@ -70,25 +81,19 @@ ll_status ll_output_error_compute(const ll_shape *s, ll_tensor_view out, ll_tens
                 if (row > a->worst_row) a->worst_row = row;
             }
         }
-#pragma omp critical
-        {
-            if (!ok) acc[0].bad = -1;  // allocation failed in a thread
-            for (int h = 0; ok && h < H; h++) {
-                acc[h].diff2 += mine[h].diff2;
-                acc[h].ref2 += mine[h].ref2;
-                acc[h].out2 += mine[h].out2;
-                acc[h].dot += mine[h].dot;
-                acc[h].bad |= mine[h].bad;
-                if (mine[h].max_abs > acc[h].max_abs) acc[h].max_abs = mine[h].max_abs;
-                if (mine[h].worst_row > acc[h].worst_row) acc[h].worst_row = mine[h].worst_row;
-            }
+    }
+    for (long blk = 0; blk < n_blocks; blk++)
+        for (int h = 0; h < H; h++) {
+            const accum *b = &part[(size_t)blk * (size_t)H + (size_t)h];
+            acc[h].diff2 += b->diff2;
+            acc[h].ref2 += b->ref2;
+            acc[h].out2 += b->out2;
+            acc[h].dot += b->dot;
+            acc[h].bad |= b->bad;
+            if (b->max_abs > acc[h].max_abs) acc[h].max_abs = b->max_abs;
+            if (b->worst_row > acc[h].worst_row) acc[h].worst_row = b->worst_row;
         }
-        free(mine);
-    }
-    if (acc[0].bad == -1) {
-        free(acc);
-        return ll_fail(err, LL_ERR_NOMEM, "error metrics: out of memory");
-    }
+    free(part);
     accum all;
     memset(&all, 0, sizeof all);
     for (int h = 0; h < H; h++) {

@@ -12,6 +12,7 @@ struct ll_trajectory {
     ll_trajectory_source source;
     ll_synth_config synth;
     ll_capture_reader *capture;
+    uint64_t seeds[LL_MAX_SEEDS];
     ll_trajectory_info info;
 };
 
@@ -40,8 +41,17 @@ static ll_status open_synthetic(const ll_trajectory_spec *spec, const char *wher
     i->height = c->height;
     i->width = c->width;
     i->softmax_scale = 0;
-    snprintf(i->description, sizeof i->description, "synthetic preset=%s seed=%llu grid=%dx%dx%d", spec->preset,
-             (unsigned long long)c->seed, c->frames, c->height, c->width);
+    i->n_seeds = spec->n_seeds > 1 ? spec->n_seeds : 1;
+    t->seeds[0] = c->seed;
+    if (spec->n_seeds > 1) memcpy(t->seeds, spec->seeds, sizeof(uint64_t) * (size_t)spec->n_seeds);
+    char seeds[200] = "";
+    for (int s = 0, len = 0; s < i->n_seeds && len < (int)sizeof seeds; s++)
+        len += snprintf(seeds + len, sizeof seeds - (size_t)len, "%s%llu", s ? "," : "", (unsigned long long)t->seeds[s]);
+    snprintf(i->description, sizeof i->description, "synthetic preset=%s %s=%s grid=%dx%dx%d", spec->preset,
+             i->n_seeds > 1 ? "seeds" : "seed", seeds, c->frames, c->height, c->width);
+    if (strlen(seeds) >= sizeof seeds - 1 || strlen(i->description) >= sizeof i->description - 1)
+        return ll_fail(err, LL_ERR_USAGE, "%s: trajectory.seeds: too many digits to describe (at most %zu characters)",
+                       where, sizeof i->description - 64);
     return LL_OK;
 }
 
@@ -64,6 +74,7 @@ static ll_status open_capture(const ll_trajectory_spec *spec, const char *where,
     i->height = m.height;
     i->width = m.width;
     i->softmax_scale = m.softmax_scale;
+    i->n_seeds = 1;
     snprintf(i->description, sizeof i->description, "capture %.200s (%.40s)", spec->capture_path, m.model);
     return LL_OK;
 }
@@ -88,10 +99,22 @@ ll_status ll_trajectory_open(const ll_trajectory_spec *spec, const char *where, 
 
 ll_status ll_trajectory_get(ll_trajectory *t, int step, int layer, uint16_t *q, uint16_t *k, uint16_t *v,
                             ll_error *err) {
+    return ll_trajectory_get_seed(t, 0, step, layer, q, k, v, err);
+}
+
+ll_status ll_trajectory_get_seed(ll_trajectory *t, int seed_index, int step, int layer, uint16_t *q, uint16_t *k,
+                                 uint16_t *v, ll_error *err) {
+    if (seed_index < 0 || seed_index >= t->info.n_seeds)
+        return ll_fail(err, LL_ERR_INVALID, "trajectory: seed number %d out of range (%d seeds)", seed_index,
+                       t->info.n_seeds);
     if (step < 0 || step >= t->info.steps || layer < 0 || layer >= t->info.layers)
         return ll_fail(err, LL_ERR_INVALID, "trajectory: (step %d, layer %d) out of range (%d steps, %d layers)", step,
                        layer, t->info.steps, t->info.layers);
-    if (t->source == LL_TRAJ_SYNTHETIC) return ll_synth_generate(&t->synth, step, layer, q, k, v, err);
+    if (t->source == LL_TRAJ_SYNTHETIC) {
+        ll_synth_config c = t->synth;
+        c.seed = t->seeds[seed_index];
+        return ll_synth_generate(&c, step, layer, q, k, v, err);
+    }
     return ll_capture_read(t->capture, step, layer, q, k, v, 1, err);
 }
 

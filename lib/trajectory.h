@@ -16,6 +16,7 @@ typedef struct {
     int steps, layers;          // what the experiment uses (a capture may hold more)
     int frames, height, width;  // token grid; 0 when unknown
     float softmax_scale;        // the model's (0: 1/sqrt(D))
+    int n_seeds;                // synthetic trajectories of several seeds (config "seeds"); else 1
     char description[256];      // e.g. "synthetic preset=tiny seed=1" or the capture file
 } ll_trajectory_info;
 
@@ -28,6 +29,9 @@ ll_status ll_trajectory_open(const ll_trajectory_spec *spec, const char *where, 
 // Q, K, V [B, N, H, D] of one call into caller buffers of ll_shape_elems words.
 ll_status ll_trajectory_get(ll_trajectory *t, int step, int layer, uint16_t *q, uint16_t *k, uint16_t *v,
                             ll_error *err);
+// The same for the trajectory of seed number seed_index (< n_seeds).
+ll_status ll_trajectory_get_seed(ll_trajectory *t, int seed_index, int step, int layer, uint16_t *q, uint16_t *k,
+                                 uint16_t *v, ll_error *err);
 void ll_trajectory_close(ll_trajectory *t);
 
 #ifdef __cplusplus

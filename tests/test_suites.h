@@ -53,6 +53,8 @@ int register_walk_order_suite(void);
 int register_figures_suite(void);
 int register_report_output_suite(void);
 int register_progress_suite(void);
+int register_error_metrics_suite(void);
+int register_shard_suite(void);
 
 static test_suite_fn const test_suites[] = {
     register_common_suite,
@@ -80,5 +82,7 @@ static test_suite_fn const test_suites[] = {
     register_figures_suite,
     register_report_output_suite,
     register_progress_suite,
+    register_error_metrics_suite,
+    register_shard_suite,
 };
 static const int n_test_suites = (int)(sizeof test_suites / sizeof test_suites[0]);

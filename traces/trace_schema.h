@@ -57,5 +57,9 @@ static inline int ll_trace_mask_bytes(int k_tiles) { return (k_tiles + 7) / 8; }
 // For the validator: the reader's file and its table readers without the
 // per-row checks (so every bad row can be listed).
 hid_t ll_trace_reader_file(ll_trace_reader *r);
+// For additions kept in files of their own (trace_shard.c, trace_merge.c):
+// the writer's open file and the path it writes (the .partial).
+hid_t ll_trace_writer_file(ll_trace_writer *w);
+const char *ll_trace_writer_partial(ll_trace_writer *w);
 const char *ll_trace_reader_path(ll_trace_reader *r);
 ll_status ll_trace_read_calls_raw(ll_trace_reader *r, ll_trace_call **out, size_t *n, ll_error *err);

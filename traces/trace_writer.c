@@ -37,6 +37,9 @@ struct ll_trace_writer {
     int failed;  // an HDF5 write failed: the file keeps its durable steps only
 };
 
+hid_t ll_trace_writer_file(ll_trace_writer *w) { return w->file; }
+const char *ll_trace_writer_partial(ll_trace_writer *w) { return w->partial; }
+
 static ll_trace_writer *writer_new(const char *path, const char *partial) {
     ll_trace_writer *w = calloc(1, sizeof *w);
     if (!w) return NULL;
