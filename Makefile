@@ -134,3 +134,17 @@ $(BUILD)/bench_calibrate: $(BUILD)/experiments/bench_calibrate.o $(BUILD)/liblit
 	$(CC) -o $@ $^ $(LDLIBS)
 
 -include $(BUILD)/experiments/bench_calibrate.d
+
+# Earlier kernel versions as standalone programs (kernels/dev/, llm.c's
+# dev/cuda style): each checks itself against the CPU reference and times
+# itself, next to the shipped kernel. Not part of `all`; they need a GPU to run.
+DEV_KERNEL_SRC := $(wildcard kernels/dev/*.cu)
+DEV_KERNELS    := $(DEV_KERNEL_SRC:kernels/dev/%.cu=$(BUILD)/dev/%)
+.PHONY: dev-kernels
+dev-kernels: $(DEV_KERNELS)
+
+$(BUILD)/dev/%: $(BUILD)/kernels/dev/%.o $(BUILD)/liblitelab.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+-include $(DEV_KERNEL_SRC:%.cu=$(BUILD)/%.d)

@@ -33,20 +33,13 @@ struct ll_portable_args {
     float threshold;            // log2 units
 };
 
-// Versions of the portable kernel, kept runnable side by side (see
-// kernels/NOTES.md for what each changed and measured). 0 picks the default.
-enum { LL_PORTABLE_DEFAULT_VERSION = 5, LL_PORTABLE_VERSIONS = 7 };
-const char *ll_portable_version_summary(int version);
-// Tile sizes of a version for head dim D; false for an unknown version or D.
-bool ll_portable_tiling(int version, int D, int *block_m, int *block_n);
+// Tile sizes for head dim D (64, 96, 128); false for another D.
+bool ll_portable_tiling(int D, int *block_m, int *block_n);
 // Dynamic shared memory a launch needs (list buffers included in skip mode);
-// SIZE_MAX when k_tiles is beyond what the version's list buffers can hold.
-size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip);
+// SIZE_MAX when k_tiles is beyond what the list buffers can hold.
+size_t ll_portable_smem_bytes(int D, int k_tiles, bool skip);
 // Launches on `stream`; returns the launch's error (cudaGetLastError).
-cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStream_t stream);
-// Every one of `rows` list rows (row_ints int32 each, row_ints >= 3) becomes the full list.
-cudaError_t ll_fill_full_lists(int32_t *lists, size_t rows, int row_ints, int k_tiles, int exclusive,
-                               cudaStream_t stream);
+cudaError_t ll_portable_launch(const ll_portable_args *a, cudaStream_t stream);
 
 // Tile maps on the GPU (kernels/tile_stats.cu): for every (b, h, qtile, ktile)
 // max_log2 = max_r max_c (s_rc - M_r) * scale * log2(e) with M_r the row's

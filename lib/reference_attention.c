@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "dtype.h"
+#include "skip_decision.h"
 #include "tile_overrides.h"
 
 enum { ROW_BLOCK = 8, COL_BLOCK = 8 };  // register block of the score and PV loops
@@ -249,7 +250,7 @@ static double tile_step_f32(const call_ctx *c, workspace *w, int rows, int ktile
         float *sr = w->s + (size_t)r * bn8, smax = -INFINITY;
         for (int j = 0; j < cols; j++) smax = fmaxf(smax, sr[j]);
         float m_old = w->m[r], m_new = fmaxf(m_old, smax);
-        if (measure) crit = fmaxf(crit, (smax - m_old) * c->scale_log2);
+        if (measure) crit = ll_crit_max(crit, (smax - m_old) * c->scale_log2);
         float alpha = exp2f((m_old - m_new) * c->scale_log2);  // 0 on the first tile (m_old = -inf)
         float m_scaled = m_new * c->scale_log2, sum = 0.0f;
         for (int j = 0; j < cols; j++) {
@@ -282,7 +283,7 @@ static double tile_step_f64(const call_ctx *c, workspace *w, int rows, int ktile
         }
         for (int j = 0; j < cols; j++) smax = fmax(smax, sr[j]);
         double m_old = w->m64[r], m_new = fmax(m_old, smax);
-        if (measure) crit = fmax(crit, (smax - m_old) * scale * log2e);
+        if (measure) crit = ll_crit_max64(crit, (smax - m_old) * scale * log2e);
         double alpha = exp((m_old - m_new) * scale), sum = 0.0;
         double *ar = w->acc64 + (size_t)r * D;
         for (int d = 0; d < D; d++) ar[d] *= alpha;
@@ -369,10 +370,11 @@ static int run_query_tile(const call_ctx *c, workspace *w, int b, int h, int qt)
                 int measure = computed > 0;  // the first tile has no running max to compare with
                 double crit = c->use_fp64 ? tile_step_f64(c, w, rows, kt, measure)
                                           : tile_step_f32(c, w, rows, kt, measure);
-                computed++;
                 if (crit_row && measure) crit_row[kt] = (float)crit;
-                int negligible = measure && flag != LL_TILE_MUST_DO && crit <= (double)p->threshold;
-                ll_list_writer_tile(&wr, kt, !negligible);
+                int negligible = c->use_fp64 ? ll_crit_negligible64(crit, p->threshold)
+                                             : ll_crit_negligible((float)crit, p->threshold);
+                ll_list_writer_tile(&wr, kt, ll_tile_keep(computed, flag == LL_TILE_MUST_DO, negligible));
+                computed++;
             }
             ll_list_writer_range_end(&wr, end);
         }

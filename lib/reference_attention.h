@@ -4,12 +4,14 @@
 // It computes exactly what the kernels compute: Bm x Bn tiles; for each
 // (batch, head, query tile) the key tiles of the read list visited in list
 // order (descending, as the production kernel does); online softmax in fp32
-// (or fp64 for tests); on each computed tile the QK-skip criterion
+// (or fp64 for tests); on each computed tile the QK-skip criterion and keep
+// rule of lib/skip_decision.h (the header the kernels include too):
 //     crit = max over valid rows r of (s_r - m_r) * softmax_scale * log2(e)
 // with s_r the tile's row maximum of the raw scores and m_r the running row
-// maximum over the tiles visited before it; the tile is negligible when
-// crit <= threshold. The first computed tile of a query tile is never
-// marked; must-do tiles are never marked; must-skip tiles are never computed.
+// maximum over the tiles visited before it (a NaN term makes crit NaN); the
+// tile is negligible when crit <= threshold (ties included, NaN never). The
+// first computed tile of a query tile is never marked; must-do tiles are
+// never marked; must-skip tiles are never computed.
 // A negligible tile still contributes at this step; it leaves the write list.
 // A query tile whose list computes nothing gets O = 0 and LSE = -inf.
 #pragma once

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "host_device.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -117,3 +118,9 @@ static inline void ll_list_writer_finish(ll_list_writer *w) { w->row[0] = w->idx
 static inline int ll_range_last(int32_t end, ll_list_encoding enc) {
     return enc == LL_END_EXCLUSIVE ? end + 1 : end;
 }
+
+// The most entries the writer produces from one valid read row: two per run
+// of kept visits, a read range of v visits holding at most (v + 1) / 2 runs,
+// and a row at most k_tiles visits in k_tiles / 2 ranges. The kernels stage
+// this many.
+static inline LL_HOST_DEVICE int ll_list_writer_max_entries(int k_tiles) { return k_tiles + k_tiles / 2; }

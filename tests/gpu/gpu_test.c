@@ -1,9 +1,11 @@
 // gpu_test.c: GPU tests of the LiteAttention kernels against the CPU
 // reference (the oracle: same tiles, same visiting order, same criterion).
 //   ./build/gpu_test            every test on the portable kernel, then the timings
-//   ./build/gpu_test --kernel hopper [--version N]   the same tests on the Hopper kernel
-//   ./build/gpu_test --small    small shapes only (for compute-sanitizer)
+//   ./build/gpu_test --kernel hopper   the same tests on the Hopper kernel
+//   ./build/gpu_test --small    small shapes only
+//   ./build/gpu_test --tiny     a handful of cases, one of each kind (for compute-sanitizer)
 //   ./build/gpu_test --no-bench / --bench-only
+// (Earlier kernel versions check themselves: `make dev-kernels`, kernels/dev/.)
 // What is checked:
 //   - O and LSE vs the fp64 reference: relative L2 of O < 1e-2 (bf16) and
 //     < 2e-3 (fp16), LSE max abs error < 1e-3, every element written (O and
@@ -14,7 +16,7 @@
 //   - dense mode == skip mode at threshold -inf, bit for bit;
 //   - must-do / must-skip at D = 64, 96, 128 with N not a multiple of the tile;
 //   - corrupt read lists and write-list overflow reported, never walked;
-//   - the context API (double buffers, reset, enable) and the GPU tile maps;
+//   - the GPU tile maps;
 //   - API misuse answered with clear errors.
 #include "gpu_test.h"
 
@@ -455,34 +457,37 @@ static void test_dense_and_skip(int small) {
             }
 }
 
+// One skip-mode case with must-do tokens in the middle and must-skip padding
+// at the end that covers the partial last tile and part of the one before it.
+static void run_override_case(const ll_shape *s, ll_list_encoding enc, uint64_t seed) {
+    ll_kernel_variant got;
+    ll_tiling t;
+    ll_error err;
+    GT_OK(ll_cuda_pick(s, gt_variant_for(s), &got, &t, &err), &err);
+    int kts = ll_k_tiles(s, &t);
+    ll_token_range must_do = {s->N / 3, s->N / 3 + 10}, must_skip = {s->N - t.block_n - 20, s->N};
+    ll_overrides ov = {.must_do = &must_do, .n_must_do = 1, .must_skip = &must_skip, .n_must_skip = 1};
+    uint8_t *flags = malloc((size_t)kts);
+    GT_OK(ll_key_tile_flags(s->N, t.block_n, &ov, flags, &err), &err);
+    int n_do = 0, n_skip = 0;
+    for (int kt = 0; kt < kts; kt++) {
+        n_do += flags[kt] == LL_TILE_MUST_DO;
+        n_skip += flags[kt] == LL_TILE_MUST_SKIP;
+    }
+    GT_CHECK(n_do >= 1 && n_skip >= 1, "override flags: %d must-do, %d must-skip tiles", n_do, n_skip);
+    case_cfg c = {.shape = *s, .kind = GT_CLUSTERED, .seed = seed, .skip = 1, .threshold = -6.0f, .enc = enc,
+                  .flags = flags};
+    run_case(&c);
+    free(flags);
+}
+
 static void test_overrides(int small) {
     printf("must-do / must-skip key tiles (N not a multiple of the tile)\n");
     const int Ds[] = {64, 96, 128};
     for (int di = 0; di < 3; di++)
         for (int e = 0; e < 2; e++) {
             ll_shape s = {1, small ? 300 : 1000, 2, Ds[di], di == 1 ? LL_FP16 : LL_BF16};
-            ll_kernel_variant got;
-            ll_tiling t;
-            ll_error err;
-            GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &t, &err), &err);
-            int kts = ll_k_tiles(&s, &t);
-            // must-do: text-like tokens in the middle; must-skip: padding at the end that
-            // covers the partial last tile and part of the one before it
-            ll_token_range must_do = {s.N / 3, s.N / 3 + 10}, must_skip = {s.N - t.block_n - 20, s.N};
-            ll_overrides ov = {.must_do = &must_do, .n_must_do = 1, .must_skip = &must_skip, .n_must_skip = 1};
-            uint8_t *flags = malloc((size_t)kts);
-            GT_OK(ll_key_tile_flags(s.N, t.block_n, &ov, flags, &err), &err);
-            int n_do = 0, n_skip = 0;
-            for (int kt = 0; kt < kts; kt++) {
-                n_do += flags[kt] == LL_TILE_MUST_DO;
-                n_skip += flags[kt] == LL_TILE_MUST_SKIP;
-            }
-            GT_CHECK(n_do >= 1 && n_skip >= 1, "override flags: %d must-do, %d must-skip tiles", n_do, n_skip);
-            case_cfg c = {.shape = s, .kind = GT_CLUSTERED, .seed = 77u + (uint64_t)di, .skip = 1,
-                          .threshold = -6.0f, .enc = e ? LL_END_INCLUSIVE_PRODUCTION : LL_END_EXCLUSIVE,
-                          .flags = flags};
-            run_case(&c);
-            free(flags);
+            run_override_case(&s, e ? LL_END_INCLUSIVE_PRODUCTION : LL_END_EXCLUSIVE, 77u + (uint64_t)di);
         }
 }
 
@@ -739,99 +744,30 @@ static void test_api_errors(void) {
     }
     GT_CHECK(ll_cuda_forward(other, &p, &a, &err) == LL_ERR_INVALID, "%s forward with the %s tiling must be refused",
              ll_kernel_variant_name(other), ll_kernel_variant_name(variant));
-    GT_CHECK(ll_cuda_select_portable_version(99, &err) == LL_ERR_INVALID, "version 99 must be refused");
     ll_cuda_free(dq);
     ll_cuda_free(do_);
     ll_cuda_free(dl);
 }
 
-// The context: lists double-buffered per layer on the device.
-static void test_context(void) {
-    printf("context API\n");
-    ll_shape s = {1, 700, 2, 128, LL_BF16};
-    ll_error err;
-    ll_cuda_ctx *ctx = NULL;
-    GT_CHECK(ll_cuda_ctx_create(&ctx, &s, 2, gt_variant_for(&s), LL_END_EXCLUSIVE, 0.5f, 1, &err) == LL_ERR_INVALID,
-             "positive threshold must be refused");
-    ll_shape one_tile = {1, 60, 2, 128, LL_BF16};
-    if (ll_skip_list_row_len(1) < 3)
-        GT_CHECK(ll_cuda_ctx_create(&ctx, &one_tile, 1, gt_variant_for(&one_tile), LL_END_EXCLUSIVE, -6.0f, 1, &err) ==
-                     LL_ERR_INVALID && !ctx,
-                 "a single key tile must be refused (the row layout cannot hold a full list)");
-    GT_OK(ll_cuda_ctx_create(&ctx, &s, 2, gt_variant_for(&s), LL_END_EXCLUSIVE, -6.0f, 1, &err), &err);
-    if (!ctx) return;
-    ll_tiling t = ll_cuda_ctx_tiling(ctx);
-    ll_attn_params p = {.shape = s, .tiling = t, .threshold = -6.0f};
-    int qts = ll_q_tiles(&s, &t), kts = ll_k_tiles(&s, &t);
-    size_t n = ll_shape_elems(&s);
-    uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2), *o_ctx = malloc(n * 2);
-    ll_skip_list full = {0}, got = {0}, manual = {0};
-    GT_OK(ll_skip_list_alloc(&full, s.B, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
-    GT_OK(ll_skip_list_alloc(&got, s.B, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
-    GT_OK(ll_skip_list_alloc(&manual, s.B, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
-    ll_skip_list_fill_full(&full);
-    ll_skip_list_copy(&manual, &full);
-    GT_OK(ll_cuda_ctx_read_list(ctx, 0, &got, &err), &err);
-    GT_CHECK(lists_equal(&got, &full), "a new context reads full lists");
-    dev_call d;
-    gt_make_inputs(&s, GT_CLUSTERED, 9u, 0, q, k, v);
-    GT_OK(dev_call_alloc(&d, &s, &t, q, k, v, &err), &err);
-    for (int step = 0; step < 3; step++) {
-        GT_OK(ll_cuda_ctx_forward(ctx, 0, d.q, d.k, d.v, d.o, d.lse, 0.0f, &err), &err);
-        GT_OK(ll_cuda_sync(&err), &err);
-        GT_OK(ll_cuda_download(o_ctx, d.o, n * 2, &err), &err);
-        gpu_result g = {0};
-        GT_OK(gpu_call(&p, &d, &manual, NULL, &g, &err), &err);
-        GT_CHECK(g.o && memcmp(g.o, o_ctx, n * 2) == 0, "step %d: context output differs from the direct call", step);
-        GT_OK(ll_cuda_ctx_read_list(ctx, 0, &got, &err), &err);
-        GT_CHECK(g.write.data && lists_equal(&got, &g.write),
-                 "step %d: the context's next read list is not the call's write list", step);
-        if (g.write.data) ll_skip_list_copy(&manual, &g.write);
-        gpu_result_free(&g);
-    }
-    GT_OK(ll_cuda_ctx_read_list(ctx, 1, &got, &err), &err);
-    GT_CHECK(lists_equal(&got, &full), "layer 1 untouched by layer 0's steps");
-    GT_OK(ll_cuda_ctx_read_list(ctx, 0, &got, &err), &err);
-    GT_CHECK(ll_skip_list_validate(&got, "context list", &err) == LL_OK, "context list invalid: %s", err.msg);
-    ll_cuda_ctx_reset(ctx);
-    GT_OK(ll_cuda_ctx_read_list(ctx, 0, &got, &err), &err);
-    GT_CHECK(lists_equal(&got, &full), "reset makes the lists full");
-    // disabled: dense calls, lists untouched
-    ll_cuda_ctx_enable(ctx, 0);
-    GT_OK(ll_cuda_ctx_forward(ctx, 0, d.q, d.k, d.v, d.o, d.lse, 0.0f, &err), &err);
-    GT_OK(ll_cuda_sync(&err), &err);
-    GT_OK(ll_cuda_download(o_ctx, d.o, n * 2, &err), &err);
-    gpu_result dense = {0};
-    GT_OK(gpu_call(&p, &d, NULL, NULL, &dense, &err), &err);
-    GT_CHECK(dense.o && memcmp(dense.o, o_ctx, n * 2) == 0, "disabled context = dense call");
-    gpu_result_free(&dense);
-    ll_cuda_ctx_enable(ctx, 1);
-    GT_CHECK(ll_cuda_ctx_set_threshold(ctx, NAN, &err) == LL_ERR_INVALID, "NaN threshold refused");
-    GT_OK(ll_cuda_ctx_set_threshold(ctx, -INFINITY, &err), &err);
-    uint8_t *flags = calloc((size_t)kts, 1);
-    flags[0] = 3;
-    GT_CHECK(ll_cuda_ctx_set_key_tile_flags(ctx, flags, &err) == LL_ERR_INVALID, "flag value 3 refused");
-    flags[0] = LL_TILE_MUST_SKIP;
-    GT_OK(ll_cuda_ctx_set_key_tile_flags(ctx, flags, &err), &err);
-    GT_OK(ll_cuda_ctx_forward(ctx, 1, d.q, d.k, d.v, d.o, d.lse, 0.0f, &err), &err);
-    GT_OK(ll_cuda_ctx_read_list(ctx, 1, &got, &err), &err);
-    uint8_t *keep = malloc((size_t)kts);
-    long kept0 = 0;
-    for (size_t r = 0; r < ll_skip_list_rows(&got); r++) {
-        ll_skip_list_row_to_keep(got.data + r * (size_t)ll_skip_list_row_len(kts), kts, LL_END_EXCLUSIVE, keep);
-        kept0 += keep[0];
-    }
-    GT_CHECK(kept0 == 0, "must-skip tile 0 kept in %ld rows after a context step", kept0);
-    GT_CHECK(ll_cuda_ctx_forward(ctx, 2, d.q, d.k, d.v, d.o, d.lse, 0.0f, &err) == LL_ERR_INVALID,
-             "layer out of range refused");
-    free(keep);
-    free(flags);
-    dev_call_free(&d);
-    ll_skip_list_free(&full);
-    ll_skip_list_free(&got);
-    ll_skip_list_free(&manual);
-    free(q); free(k); free(v); free(o_ctx);
-    ll_cuda_ctx_destroy(ctx);
+// --tiny: one small case of each kind, for compute-sanitizer: dense, skip in
+// both encodings (partial last tiles), D = 96 (the portable kernel also under
+// --kernel hopper), must-do / must-skip.
+static void test_tiny_cases(void) {
+    printf("one small case of each kind\n");
+    case_cfg c = {.shape = {2, 200, 2, 64, LL_BF16}, .kind = GT_CLUSTERED, .seed = 5u, .threshold = -INFINITY};
+    run_case(&c);
+    c.skip = 1;
+    c.threshold = -6.0f;
+    c.enc = LL_END_EXCLUSIVE;
+    run_case(&c);
+    case_cfg d = {.shape = {1, 300, 2, 128, LL_FP16}, .kind = GT_CLUSTERED, .seed = 6u, .skip = 1,
+                  .threshold = -10.0f, .enc = LL_END_INCLUSIVE_PRODUCTION};
+    run_case(&d);
+    case_cfg e = {.shape = {1, 129, 2, 96, LL_BF16}, .kind = GT_CLUSTERED, .seed = 7u, .skip = 1,
+                  .threshold = -6.0f, .enc = LL_END_EXCLUSIVE};
+    run_case(&e);
+    ll_shape s = {1, 300, 2, 64, LL_BF16};
+    run_override_case(&s, LL_END_EXCLUSIVE, 8u);
 }
 
 // GPU tile maps vs ll_tile_map_compute.
@@ -993,11 +929,11 @@ static void test_large(void) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);  // line by line, so a killed run still leaves its log
-    int small = 0, bench = 1, tests = 1, version = 0;
+    int small = 0, tiny = 0, bench = 1, tests = 1;
     static const struct option opts[] = {{"small", no_argument, NULL, 's'},
+                                         {"tiny", no_argument, NULL, 't'},
                                          {"no-bench", no_argument, NULL, 'n'},
                                          {"bench-only", no_argument, NULL, 'b'},
-                                         {"version", required_argument, NULL, 'v'},
                                          {"kernel", required_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -1005,9 +941,9 @@ int main(int argc, char **argv) {
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 's': small = 1; bench = 0; break;
+        case 't': tiny = small = 1; bench = 0; break;
         case 'n': bench = 0; break;
         case 'b': tests = 0; break;
-        case 'v': version = atoi(optarg); break;
         case 'k':
             if (strcmp(optarg, "portable") == 0) gt_kernel = LL_KERNEL_PORTABLE;
             else if (strcmp(optarg, "hopper") == 0) gt_kernel = LL_KERNEL_HOPPER;
@@ -1017,9 +953,13 @@ int main(int argc, char **argv) {
             }
             break;
         default:
-            printf("usage: gpu_test [--small] [--no-bench] [--bench-only] [--kernel portable|hopper] [--version N]\n");
+            printf("usage: gpu_test [--small | --tiny] [--no-bench] [--bench-only] [--kernel portable|hopper]\n");
             return ch == 'h' ? 0 : 2;
         }
+    }
+    if (optind < argc) {
+        printf("gpu_test: unexpected argument '%s'\n", argv[optind]);
+        return 2;
     }
     char name[256];
     int major = 0, minor = 0;
@@ -1029,26 +969,22 @@ int main(int argc, char **argv) {
         printf("%s\n0 passed, 1 failed\n", err.msg);
         return ll_exit_code(st);
     }
-    st = gt_kernel == LL_KERNEL_HOPPER ? ll_cuda_select_hopper_version(version, &err)
-                                       : ll_cuda_select_portable_version(version, &err);
-    if (st != LL_OK) {
-        printf("%s\n0 passed, 1 failed\n", err.msg);
-        return 2;
-    }
-    printf("GPU: %s (sm_%d%d); portable kernel %s\n", name, major, minor,
-           ll_cuda_portable_version_summary(ll_cuda_portable_version()));
-    if (gt_kernel == LL_KERNEL_HOPPER)
-        printf("under test: hopper kernel %s (D=96 cases on the portable kernel)\n",
-               ll_cuda_hopper_version_summary(ll_cuda_hopper_version()));
+    printf("GPU: %s (sm_%d%d); under test: the %s kernel (%s)%s\n", name, major, minor,
+           ll_kernel_variant_name(gt_kernel), ll_cuda_kernel_name(gt_kernel),
+           gt_kernel == LL_KERNEL_HOPPER ? ", D=96 cases on the portable kernel" : "");
     double t0 = ll_now_seconds();
-    if (tests) {
+    if (tests && tiny) {
+        test_api_errors();
+        test_device_list_errors();
+        test_tiny_cases();
+        printf("tests took %.1f s\n", ll_now_seconds() - t0);
+    } else if (tests) {
         test_api_errors();
         test_device_list_errors();
         test_dense_and_skip(small);
         test_overrides(small);
         test_dense_equals_skip_inf();
         test_chains(small);
-        test_context();
         test_tile_maps(small);
         if (!small) test_large();
         printf("tie tiles (criterion within %.0e of the threshold, decided differently): %ld\n", (double)TIE_WINDOW,
