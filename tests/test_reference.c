@@ -13,6 +13,7 @@
 #include "dtype.h"
 #include "reference_attention.h"
 #include "rng.h"
+#include "skip_decision.h"
 #include "skip_list.h"
 #include "test_suites.h"
 #include "tile_overrides.h"
@@ -700,6 +701,129 @@ static void test_criterion_brute_force(void) {
     CU_ASSERT(n_marked < n_measured);
 }
 
+// ---------------------------------------------------------------------------
+// The tie and NaN rules (lib/skip_decision.h)
+
+// Key tile `to` becomes an exact copy of key tile `from` (block_n tokens, every head).
+static void copy_key_tile(qkv *x, int block_n, int from, int to) {
+    size_t token = (size_t)x->s.H * x->s.D;
+    for (int b = 0; b < x->s.B; b++)
+        memcpy(x->k + ((size_t)b * x->s.N + (size_t)to * block_n) * token,
+               x->k + ((size_t)b * x->s.N + (size_t)from * block_n) * token, sizeof(uint16_t) * token * block_n);
+}
+
+// Kept fraction of key tile kt over every row of an exclusive-encoded list.
+static double tile_kept(const ll_skip_list *w, int kt) {
+    uint8_t *keep = malloc((size_t)w->k_tiles);
+    long kept = 0;
+    for (size_t r = 0; r < ll_skip_list_rows(w); r++) {
+        ll_skip_list_row_to_keep(w->data + r * ll_skip_list_row_len(w->k_tiles), w->k_tiles, w->encoding, keep);
+        kept += keep[kt];
+    }
+    free(keep);
+    return (double)kept / (double)ll_skip_list_rows(w);
+}
+
+// Key tile 2 an exact copy of key tile 3, the first one visited: at tile 2
+// every row's maximum equals its running maximum, so the criterion is exactly
+// 0 (both precisions). Threshold 0 marks it (crit <= threshold; '<' would
+// keep it); the float just below 0 does not.
+static void test_exact_tie(void) {
+    for (int fp64 = 0; fp64 <= 1; fp64++) {
+        qkv x;
+        qkv_make(&x, 1, 128, 2, 64, LL_BF16, 4242, 3.0f);  // 4 key tiles of 32
+        copy_key_tile(&x, 32, 3, 2);
+        ll_attn_params p = params(&x.s, 32, 32, 0.0f);
+        int qts = ll_q_tiles(&x.s, &p.tiling), kts = ll_k_tiles(&x.s, &p.tiling);
+        ll_skip_list r, w;
+        ll_error err;
+        CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&r, 1, 2, qts, kts, LL_END_EXCLUSIVE, &err), LL_OK);
+        CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&w, 1, 2, qts, kts, LL_END_EXCLUSIVE, &err), LL_OK);
+        ll_skip_list_fill_full(&r);
+        float *o = malloc(ll_shape_elems(&x.s) * 4), *crit = malloc(ll_skip_list_rows(&r) * kts * 4);
+        CU_ASSERT_EQUAL_FATAL(run_list(&p, fp64, &x, &r, &w, o, NULL, crit), LL_OK);
+        int exact = 1;
+        for (size_t row = 0; row < ll_skip_list_rows(&r); row++) exact &= crit[row * kts + 2] == 0.0f;
+        CU_ASSERT(exact);
+        CU_ASSERT_EQUAL(tile_kept(&w, 3), 1.0);  // the first computed tile
+        CU_ASSERT_EQUAL(tile_kept(&w, 2), 0.0);  // the tie: negligible
+        p.threshold = nextafterf(0.0f, -1.0f);
+        CU_ASSERT_EQUAL_FATAL(run_list(&p, fp64, &x, &r, &w, o, NULL, crit), LL_OK);
+        CU_ASSERT_EQUAL(tile_kept(&w, 2), 1.0);
+        free(o);
+        free(crit);
+        ll_skip_list_free(&r);
+        ll_skip_list_free(&w);
+        qkv_free(&x);
+    }
+}
+
+// A NaN row term makes the criterion NaN, and a NaN criterion never marks a
+// tile. Query row 0 is (1e38, 0, ...) and key dim 0 is 0.5, except 8 at the
+// first token of tile 3 and of its copy, tile 2: row 0's scores there
+// overflow fp32 to +inf, so its term at tile 2 is inf - inf. Query tile 0
+// keeps tile 2 at threshold 0 (its other rows alone give exactly 0; fmaxf
+// would drop the NaN and mark it); the other query tiles mark it.
+static void test_nan_criterion_keeps(void) {
+    qkv x;
+    qkv_make(&x, 1, 128, 2, 64, LL_BF16, 4343, 3.0f);
+    for (int n = 0; n < x.s.N; n++)
+        for (int h = 0; h < x.s.H; h++) {
+            size_t i = ((size_t)n * x.s.H + h) * x.s.D;
+            x.k[i] = ll_float_to_half(LL_BF16, n == 96 ? 8.0f : 0.5f);
+            if (n == 0)
+                for (int d = 0; d < x.s.D; d++) x.q[i + d] = ll_float_to_half(LL_BF16, d == 0 ? 1e38f : 0.0f);
+        }
+    copy_key_tile(&x, 32, 3, 2);
+    ll_attn_params p = params(&x.s, 32, 32, 0.0f);
+    int qts = ll_q_tiles(&x.s, &p.tiling), kts = ll_k_tiles(&x.s, &p.tiling);
+    ll_skip_list r, w;
+    ll_error err;
+    CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&r, 1, 2, qts, kts, LL_END_EXCLUSIVE, &err), LL_OK);
+    CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&w, 1, 2, qts, kts, LL_END_EXCLUSIVE, &err), LL_OK);
+    ll_skip_list_fill_full(&r);
+    float *o = malloc(ll_shape_elems(&x.s) * 4), *crit = malloc(ll_skip_list_rows(&r) * kts * 4);
+    CU_ASSERT_EQUAL_FATAL(run_list(&p, 0, &x, &r, &w, o, NULL, crit), LL_OK);
+    uint8_t keep[4];
+    for (int h = 0; h < 2; h++)
+        for (int qt = 0; qt < qts; qt++) {
+            ll_skip_list_row_to_keep(ll_skip_list_row(&w, 0, h, qt), kts, LL_END_EXCLUSIVE, keep);
+            float c = crit[((size_t)h * qts + qt) * kts + 2];
+            if (qt == 0) {
+                CU_ASSERT(isnan(c));
+                CU_ASSERT_EQUAL(keep[2], 1);
+            } else {
+                CU_ASSERT_EQUAL(c, 0.0f);
+                CU_ASSERT_EQUAL(keep[2], 0);
+            }
+        }
+    free(o);
+    free(crit);
+    ll_skip_list_free(&r);
+    ll_skip_list_free(&w);
+    qkv_free(&x);
+}
+
+// The shared rule itself, as the kernels compile it too.
+static void test_decision_functions(void) {
+    CU_ASSERT_TRUE(ll_crit_negligible(0.0f, 0.0f));
+    CU_ASSERT_FALSE(ll_crit_negligible(0.0f, nextafterf(0.0f, -1.0f)));
+    CU_ASSERT_FALSE(ll_crit_negligible(NAN, 0.0f));
+    CU_ASSERT_FALSE(ll_crit_negligible(NAN, INFINITY));
+    CU_ASSERT_TRUE(ll_crit_negligible(-INFINITY, -INFINITY));
+    CU_ASSERT_TRUE(ll_crit_negligible64(-1.0, -1.0));
+    CU_ASSERT_FALSE(ll_crit_negligible64(NAN, 0.0));
+    CU_ASSERT(isnan(ll_crit_max(NAN, 1.0f)) && isnan(ll_crit_max(1.0f, NAN)));
+    CU_ASSERT(isnan(ll_crit_max(-INFINITY, NAN)));
+    CU_ASSERT_EQUAL(ll_crit_max(-2.0f, 3.0f), 3.0f);
+    CU_ASSERT_EQUAL(ll_crit_max(3.0f, -2.0f), 3.0f);
+    CU_ASSERT(isnan(ll_crit_max64(NAN, 1.0)) && ll_crit_max64(1.0, 2.0) == 2.0);
+    CU_ASSERT_TRUE(ll_tile_keep(0, 0, 1));  // the first computed tile, negligible or not
+    CU_ASSERT_TRUE(ll_tile_keep(3, 1, 1));  // must-do
+    CU_ASSERT_FALSE(ll_tile_keep(3, 0, 1));
+    CU_ASSERT_TRUE(ll_tile_keep(3, 0, 0));
+}
+
 // Dense mode: no criterion at all.
 static void test_dense_no_criterion(void) {
     qkv x;
@@ -919,6 +1043,9 @@ int register_reference_suite(void) {
         !CU_add_test(s, "must-do never marked, must-skip never computed", test_overrides) ||
         !CU_add_test(s, "skip error <= 2 * skipped mass * max|V|", test_skip_error_bound) ||
         !CU_add_test(s, "criterion equals brute force", test_criterion_brute_force) ||
+        !CU_add_test(s, "exact tie at threshold 0 is negligible", test_exact_tie) ||
+        !CU_add_test(s, "a NaN criterion keeps the tile", test_nan_criterion_keeps) ||
+        !CU_add_test(s, "decision functions", test_decision_functions) ||
         !CU_add_test(s, "dense mode evaluates no criterion", test_dense_no_criterion) ||
         !CU_add_test(s, "empty row: O = 0, LSE = -inf", test_empty_row) ||
         !CU_add_test(s, "20-step chains in both encodings", test_chain_20_steps) ||

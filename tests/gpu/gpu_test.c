@@ -14,6 +14,8 @@
 //     lies within 1e-3 (log2 units) of the threshold (counted and printed);
 //   - 20-step chains with evolving lists (thresholds -6, -10; both encodings);
 //   - dense mode == skip mode at threshold -inf, bit for bit;
+//   - exact ties (a repeated key tile: criterion exactly 0) marked at
+//     threshold 0 and kept just below it; a NaN criterion never marks;
 //   - must-do / must-skip at D = 64, 96, 128 with N not a multiple of the tile;
 //   - corrupt read lists and write-list overflow reported, never walked;
 //   - the GPU tile maps;
@@ -607,6 +609,116 @@ static void test_chains(int small) {
         }
 }
 
+// Rows (of an exclusive-encoded list) that compute key tile kt.
+static long rows_keeping(const ll_skip_list *l, int kt) {
+    uint8_t *keep = malloc((size_t)l->k_tiles);
+    long n = 0;
+    for (size_t r = 0; r < ll_skip_list_rows(l); r++) {
+        ll_skip_list_row_to_keep(l->data + r * (size_t)ll_skip_list_row_len(l->k_tiles), l->k_tiles, l->encoding, keep);
+        n += keep[kt];
+    }
+    free(keep);
+    return n;
+}
+
+// lib/skip_decision.h's tie and NaN rules with the kernel's own tiles (4 key
+// tiles): key tile 2 is an exact copy of key tile 3, the first visited, so
+// its criterion is exactly 0 in every row: threshold 0 marks it everywhere
+// (crit <= threshold; '<' would keep it), the float just below 0 nowhere, as
+// in the reference. Then query row 0 = (1e38, 0, ...) and key dim 0 = 8 at the
+// first token of tiles 3 and 2 (0.5 elsewhere): row 0's scores there overflow
+// fp32 to +inf, its term at tile 2 is inf - inf = NaN, and a NaN criterion
+// never marks: query tile 0 keeps tile 2, the other query tiles mark it.
+static void test_exact_ties(void) {
+    printf("exact ties and NaN criteria (lib/skip_decision.h)\n");
+    const int Ds[] = {64, 128};
+    for (int di = 0; di < 2; di++) {
+        ll_shape s = {1, 0, 2, Ds[di], LL_BF16};
+        ll_error err;
+        ll_kernel_variant got;
+        ll_attn_params p = {.threshold = 0.0f};
+        s.N = 1000;  // any N: only the tiling is wanted
+        GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
+        const int bn = p.tiling.block_n;
+        s.N = 4 * bn;
+        p.shape = s;
+        int qts = ll_q_tiles(&s, &p.tiling), kts = ll_k_tiles(&s, &p.tiling);
+        size_t n = ll_shape_elems(&s), token = (size_t)s.H * s.D;
+        uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
+        float *o_ref = malloc(n * sizeof(float)), *crit = malloc(sizeof(float) * (size_t)s.H * qts * kts);
+        gt_make_inputs(&s, GT_RANDOM, 606u + (uint64_t)di, 0, q, k, v);
+        memcpy(k + 2 * (size_t)bn * token, k + 3 * (size_t)bn * token, sizeof(uint16_t) * token * bn);
+        ll_skip_list read = {0}, ref = {0};
+        GT_OK(ll_skip_list_alloc(&read, 1, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
+        GT_OK(ll_skip_list_alloc(&ref, 1, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
+        ll_skip_list_fill_full(&read);
+        ll_reference_options opt = {.use_fp64 = 0, .check_inputs = 1};
+        dev_call d;
+        ll_status st = dev_call_alloc(&d, &s, &p.tiling, q, k, v, &err);
+        GT_CHECK(st == LL_OK, "ties D=%d: %s", s.D, err.msg);
+        const float thresholds[] = {0.0f, nextafterf(0.0f, -1.0f)};
+        for (int ti = 0; ti < 2 && st == LL_OK; ti++) {
+            p.threshold = thresholds[ti];
+            gpu_result g = {0};
+            st = gpu_call(&p, &d, &read, NULL, &g, &err);
+            GT_CHECK(st == LL_OK, "ties D=%d: GPU call failed: %s", s.D, err.msg);
+            GT_OK(ll_reference_forward(&p, &opt, q, k, v, &read, &ref, o_ref, NULL, crit, &err), &err);
+            long rows = (long)ll_skip_list_rows(&read), zeros = 0;
+            for (long r = 0; r < rows; r++) zeros += crit[r * kts + 2] == 0.0f;
+            GT_CHECK(zeros == rows, "ties D=%d: the reference's criterion of the copied tile is 0 in %ld of %ld rows",
+                     s.D, zeros, rows);
+            long want = ti == 0 ? 0 : rows;
+            GT_CHECK(rows_keeping(&ref, 2) == want, "ties D=%d thr=%g: the reference keeps the tie in %ld of %ld rows",
+                     s.D, (double)p.threshold, rows_keeping(&ref, 2), rows);
+            if (st == LL_OK) {
+                GT_CHECK(rows_keeping(&g.write, 2) == want && rows_keeping(&g.write, 3) == rows,
+                         "ties D=%d thr=%g: the kernel keeps the tie in %ld of %ld rows (want %ld)", s.D,
+                         (double)p.threshold, rows_keeping(&g.write, 2), rows, want);
+                printf("    D=%d %s threshold %-13g tie tile kept in %ld of %ld rows (reference %ld)\n", s.D,
+                       ll_cuda_kernel_name(got), (double)p.threshold, rows_keeping(&g.write, 2), rows,
+                       rows_keeping(&ref, 2));
+            }
+            gpu_result_free(&g);
+        }
+        // the NaN criterion
+        for (size_t t = 0; t < (size_t)s.N; t++)
+            for (int h = 0; h < s.H; h++) {
+                size_t i = (t * s.H + h) * s.D;
+                k[i] = ll_float_to_half(LL_BF16, t == 3 * (size_t)bn || t == 2 * (size_t)bn ? 8.0f : 0.5f);
+                if (t == 0)
+                    for (int dd = 0; dd < s.D; dd++) q[i + dd] = ll_float_to_half(LL_BF16, dd == 0 ? 1e38f : 0.0f);
+            }
+        p.threshold = 0.0f;
+        if (st == LL_OK) st = ll_cuda_upload(d.q, q, n * 2, &err);
+        if (st == LL_OK) st = ll_cuda_upload(d.k, k, n * 2, &err);
+        gpu_result g = {0};
+        if (st == LL_OK) st = gpu_call(&p, &d, &read, NULL, &g, &err);
+        GT_CHECK(st == LL_OK, "NaN criterion D=%d: GPU call failed: %s", s.D, err.msg);
+        GT_OK(ll_reference_forward(&p, &opt, q, k, v, &read, &ref, o_ref, NULL, crit, &err), &err);
+        if (st == LL_OK) {
+            uint8_t keep_g[4], keep_r[4];
+            long bad = 0;
+            for (int h = 0; h < s.H; h++)
+                for (int qt = 0; qt < qts; qt++) {
+                    ll_skip_list_row_to_keep(ll_skip_list_row(&g.write, 0, h, qt), kts, LL_END_EXCLUSIVE, keep_g);
+                    ll_skip_list_row_to_keep(ll_skip_list_row(&ref, 0, h, qt), kts, LL_END_EXCLUSIVE, keep_r);
+                    float c = crit[((size_t)h * qts + qt) * kts + 2];
+                    int want = qt == 0;  // NaN in query tile 0, exactly 0 elsewhere
+                    bad += (want ? !isnan(c) : c != 0.0f) || keep_r[2] != want || keep_g[2] != want;
+                }
+            GT_CHECK(bad == 0, "NaN criterion D=%d: %ld rows decide tile 2 otherwise than 'a NaN never marks'", s.D,
+                     bad);
+            printf("    D=%d %s NaN criterion in query tile 0: %s\n", s.D, ll_cuda_kernel_name(got),
+                   bad ? "MISDECIDED" : "kept, other query tiles marked, as the reference");
+        }
+        gpu_result_free(&g);
+        dev_call_free(&d);
+        ll_skip_list_free(&read);
+        ll_skip_list_free(&ref);
+        free(q); free(k); free(v); free(o_ref); free(crit);
+    }
+}
+
 // Corrupt read lists are reported at sync and never walked; a write-list row
 // that would not fit is reported and left unwritten (as the reference does).
 static void test_device_list_errors(void) {
@@ -976,11 +1088,13 @@ int main(int argc, char **argv) {
     if (tests && tiny) {
         test_api_errors();
         test_device_list_errors();
+        test_exact_ties();
         test_tiny_cases();
         printf("tests took %.1f s\n", ll_now_seconds() - t0);
     } else if (tests) {
         test_api_errors();
         test_device_list_errors();
+        test_exact_ties();
         test_dense_and_skip(small);
         test_overrides(small);
         test_dense_equals_skip_inf();
