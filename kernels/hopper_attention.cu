@@ -336,7 +336,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
                 ListWriter w;
                 w.begin(s_stage, ll_list_writer_max_entries(a.k_tiles));
                 write_row_from_visits(s_visit, s_keep, *s_visits, row, w);
-                w.finish(a.write_list + (size_t)row_id * a.row_ints, a.k_tiles, a.error, b, h, qt);
+                w.finish(a.write_list + (size_t)row_id * a.row_ints, a.k_tiles, a.fitted_rows, a.error, b, h, qt);
             }
         }
 

@@ -260,7 +260,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
                 ListWriter w;
                 w.begin(scratch.stage, ll_list_writer_max_entries(a.k_tiles));
                 write_row_from_ranges(row, a.flags ? scratch.flags : nullptr, ls.keep, w);
-                w.finish(a.write_list + list_row * a.row_ints, a.k_tiles, a.error, b, h, qt);
+                w.finish(a.write_list + list_row * a.row_ints, a.k_tiles, a.fitted_rows, a.error, b, h, qt);
             }
         }
     }

@@ -10,8 +10,8 @@
 // {code, b, h, qtile, detail} that the host reads at ll_cuda_sync.
 enum {
     LL_DEVERR_NONE = 0,
-    LL_DEVERR_READ_LIST = 1,       // a read-list row breaks the invariants (detail: its len)
-    LL_DEVERR_WRITE_OVERFLOW = 2,  // a write-list row would need more entries than a row holds (detail: entries)
+    LL_DEVERR_READ_LIST = 1,   // a read-list row breaks the invariants (detail: its len)
+    LL_DEVERR_WRITE_STAGE = 2, // the writer staged more entries than a valid read row can give (a bug; detail: entries)
 };
 enum { LL_DEVERR_WORDS = 5 };
 
@@ -22,6 +22,7 @@ struct ll_portable_args {
     float *lse;                 // [B, H, N] natural log, or NULL
     const int32_t *read_list;   // NULL: dense mode (every tile, no criterion, no list touched)
     int32_t *write_list;        // NULL: criterion not recorded
+    int *fitted_rows;           // +1 per write-list row that needed the fit rule (lib/skip_list.h), or NULL
     const uint8_t *flags;       // k_tiles key-tile flags (skip mode only) or NULL
     int *error;                 // LL_DEVERR_WORDS ints, zero when no error has been seen
     int B, N, H, D;

@@ -12,7 +12,7 @@
 //   build_computed_tiles   one warp unrolls the computed tiles of the visiting
 //                          order (the portable kernel's tile sequence);
 //   ListWriter             the list writer: ll_list_writer for one warp, 32
-//                          visits a round; fed by write_row_from_ranges
+//                          visits a round, and the fit rule; fed by write_row_from_ranges
 //                          (portable kernel: visits regenerated from the
 //                          ranges, a keep byte per computed tile) or
 //                          write_row_from_visits (Hopper kernel: the
@@ -165,7 +165,8 @@ __device__ inline int build_computed_tiles(const ReadRow &row, const uint8_t *fl
 // writes its tile (a range opens at a kept tile, closes at a dropped one), and
 // a kept last visit of a range writes the range's stored end. Ballot + popc
 // place the entries, staged in shared memory (int16: tiles < 32768 and the
-// end -1), up to ll_list_writer_max_entries(k_tiles) of them.
+// end -1), up to ll_list_writer_max_entries(k_tiles) of them; finish() fits
+// them to the row by the fit rule, as the CPU reference does.
 struct ListWriter {
     int16_t *stage;
     int stage_cap;
@@ -205,18 +206,52 @@ struct ListWriter {
         carry_last = __shfl_sync(full, (int)last, 31);
     }
 
-    // Writes [len, entries] to the row when it holds them (k_tiles entries);
-    // otherwise leaves the row untouched and reports the overflow
-    // (LL_DEVERR_WRITE_OVERFLOW), as the CPU reference refuses such a row.
-    __device__ void finish(int32_t *row, int k_tiles, int *error, int b, int h, int qt) {
+    // Fits the staged entries to the row by the fit rule (lib/skip_list.h,
+    // ll_list_fit: while they exceed k_tiles, the boundary between ranges i
+    // and i+1 with the smallest gap stage[2i+1] - stage[2i+2], the first of
+    // equal ones, is removed) and writes [len, entries] to the row. Removing
+    // a boundary leaves every other gap as it was, so the merges are the m
+    // smallest (gap, index) pairs: one warp arg-min per merge (m is 1 in the
+    // cases seen), removed entries marked, then compacted into the row.
+    // Counts the row in *fitted_rows when it needed the rule; reports a
+    // stage overflow (impossible for a checked read row) and writes nothing.
+    __device__ void finish(int32_t *row, int k_tiles, int *fitted_rows, int *error, int b, int h, int qt) {
+        const unsigned full = 0xffffffffu;
         const int lane = threadIdx.x & 31;
-        if (n > k_tiles || n > stage_cap) {
-            if (lane == 0) report_error(error, LL_DEVERR_WRITE_OVERFLOW, b, h, qt, n);
+        const unsigned below = (1u << lane) - 1u;
+        const int16_t REMOVED = INT16_MIN;  // entries are tiles >= -1
+        if (n > stage_cap) {
+            if (lane == 0) report_error(error, LL_DEVERR_WRITE_STAGE, b, h, qt, n);
             return;
         }
         __syncwarp();
-        for (int i = lane; i < n; i += 32) row[1 + i] = stage[i];
-        if (lane == 0) row[0] = n;
+        const int merges = n > k_tiles ? (n - (k_tiles & ~1)) / 2 : 0;
+        for (int m = 0; m < merges; m++) {
+            // key: gap (< 2^15) above the boundary's index (< 2^15): the smallest gap, then the first
+            unsigned best = 0xffffffffu;
+            for (int i = lane; i + 1 < n / 2; i += 32)
+                if (stage[2 * i + 1] != REMOVED)
+                    best = min(best, ((unsigned)(stage[2 * i + 1] - stage[2 * i + 2]) << 16) | (unsigned)i);
+            best = __reduce_min_sync(full, best);
+            if (lane == 0) {
+                const int i = (int)(best & 0xffffu);
+                stage[2 * i + 1] = REMOVED;
+                stage[2 * i + 2] = REMOVED;
+            }
+            __syncwarp();
+        }
+        int len = 0;
+        for (int base = 0; base < n; base += 32) {
+            const int i = base + lane;
+            const int16_t e = i < n ? stage[i] : REMOVED;
+            const unsigned kept = __ballot_sync(full, e != REMOVED);
+            if (e != REMOVED) row[1 + len + __popc(kept & below)] = e;
+            len += __popc(kept);
+        }
+        if (lane == 0) {
+            row[0] = len;
+            if (merges > 0 && fitted_rows) atomicAdd(fitted_rows, 1);
+        }
     }
 };
 

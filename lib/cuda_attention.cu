@@ -196,7 +196,7 @@ ll_status ll_cuda_memset(void *dst, int byte, size_t bytes, ll_error *err) {
 }
 
 // The kernels' device-side error record (read list rows that break the
-// invariants, write-list rows that do not fit), one per process.
+// invariants), one per process.
 static int *g_dev_error = NULL;
 
 static ll_status dev_error_buffer(int **out, ll_error *err) {
@@ -221,10 +221,10 @@ ll_status ll_cuda_sync(ll_error *err) {
                        "read list: row (b=%d, h=%d, qtile=%d) breaks the list invariants (len=%d; lengths even and "
                        "<= k_tiles, ranges in bounds, non-empty, descending); the kernel computed nothing for it",
                        e[1], e[2], e[3], e[4]);
-    if (e[0] == LL_DEVERR_WRITE_OVERFLOW)
-        return ll_fail(err, LL_ERR_INVALID,
-                       "write list: row (b=%d, h=%d, qtile=%d) needs %d entries but a row holds k_tiles; its ranges "
-                       "alternate with single dropped tiles and do not fit the layout (row left unwritten)",
+    if (e[0] == LL_DEVERR_WRITE_STAGE)
+        return ll_fail(err, LL_ERR_INTERNAL,
+                       "write list: row (b=%d, h=%d, qtile=%d): the kernel's writer staged %d entries, more than a "
+                       "checked read row can give (row left unwritten)",
                        e[1], e[2], e[3], e[4]);
     return ll_fail(err, LL_ERR_INTERNAL, "kernel reported unknown device error code %d", e[0]);
 }
@@ -286,6 +286,7 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     k.lse = a->lse;
     k.read_list = a->read_list;
     k.write_list = a->write_list;
+    k.fitted_rows = a->write_list ? a->fitted_rows : NULL;
     k.flags = a->read_list ? a->key_tile_flags : NULL;  // dense mode computes every tile, as the reference
     k.B = s->B;
     k.N = s->N;

@@ -41,7 +41,10 @@ ll_status ll_cuda_sync(ll_error *err);
 // out as ll_skip_list (NULL read_list = dense mode: no list touched, write_list
 // must be NULL); key_tile_flags: device bytes from ll_key_tile_flags or NULL
 // (skip mode only: dense mode computes every tile, like the reference;
-// p->key_tile_flags, a host pointer, is not read here).
+// p->key_tile_flags, a host pointer, is not read here); fitted_rows: a
+// device int the kernel adds 1 to for every write-list row that needed the
+// fit rule (lib/skip_list.h; the caller zeroes it and reads it after
+// ll_cuda_sync), or NULL. A write never fails for lack of room.
 // p->tiling must be the tiling ll_cuda_pick returned for `variant`.
 // The call is asynchronous on the default stream; errors of the launch are
 // checked at once, errors of the execution at the next ll_cuda_sync.
@@ -53,6 +56,7 @@ typedef struct {
     int32_t *write_list;
     const uint8_t *key_tile_flags;
     ll_list_encoding encoding;
+    int *fitted_rows;
 } ll_cuda_args;
 ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, const ll_cuda_args *a, ll_error *err);
 

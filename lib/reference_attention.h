@@ -51,11 +51,14 @@ static inline float ll_softmax_scale(const ll_attn_params *p) {
 // o: [B, N, H, D] floats, unrounded; lse: [B, H, N] natural-log log-sum-exp of
 // the scaled scores, or NULL. crit: [B, H, q_tiles, k_tiles] criterion values
 // of every computed tile (NAN where none was evaluated), or NULL.
+// fitted_rows: receives the number of write-list rows that needed the fit
+// rule (skip_list.h: more kept runs than a row holds; the cheapest gaps are
+// computed too), or NULL. A write never fails for lack of room.
 // Fails (never crashes) on bad shapes, NaN/Inf inputs and invalid lists.
 ll_status ll_reference_forward(const ll_attn_params *p, const ll_reference_options *opt,
                                const uint16_t *q, const uint16_t *k, const uint16_t *v,
                                const ll_skip_list *read_list, ll_skip_list *write_list,
-                               float *o, float *lse, float *crit, ll_error *err);
+                               float *o, float *lse, float *crit, int *fitted_rows, ll_error *err);
 
 // Scans a [B, N, H, D] tensor for NaN/Inf; the message names `what` and the
 // first bad element (b, n, h, d).

@@ -269,10 +269,10 @@ static void dev_reference_compute(DevReference *r, const ll_shape *s, const ll_t
     p.shape = *s;
     p.tiling = *t;
     p.threshold = -INFINITY;
-    ll_status st = ll_reference_forward(&p, &opt, r->q, r->k, r->v, NULL, NULL, r->o_dense, r->lse_dense, NULL, &err);
+    ll_status st = ll_reference_forward(&p, &opt, r->q, r->k, r->v, NULL, NULL, r->o_dense, r->lse_dense, NULL, NULL, &err);
     p.threshold = DEV_CHECK_THRESHOLD;
     if (st == LL_OK)
-        st = ll_reference_forward(&p, &opt, r->q, r->k, r->v, &r->read, &r->write, r->o_skip, r->lse_skip, r->crit,
+        st = ll_reference_forward(&p, &opt, r->q, r->k, r->v, &r->read, &r->write, r->o_skip, r->lse_skip, r->crit, NULL,
                                   &err);
     if (st != LL_OK) {
         fprintf(stderr, "CPU reference: %s\n", err.msg);

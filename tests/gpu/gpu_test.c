@@ -17,7 +17,8 @@
 //   - exact ties (a repeated key tile: criterion exactly 0) marked at
 //     threshold 0 and kept just below it; a NaN criterion never marks;
 //   - must-do / must-skip at D = 64, 96, 128 with N not a multiple of the tile;
-//   - corrupt read lists and write-list overflow reported, never walked;
+//   - corrupt read lists reported, never walked; rows that need more entries
+//     than a row holds fitted as the reference fits them, and counted;
 //   - the GPU tile maps;
 //   - API misuse answered with clear errors.
 #include "gpu_test.h"
@@ -29,6 +30,7 @@
 
 #include "dtype.h"
 #include "rng.h"
+#include "skip_decision.h"
 #include "skip_list.h"
 #include "tile_maps.h"
 #include "tile_overrides.h"
@@ -96,11 +98,13 @@ typedef struct {
     float *lse;
     int32_t *read, *write;
     uint8_t *flags;
+    int *fitted;  // the kernel's count of write-list rows that needed the fit rule
 } dev_call;
 
 static void dev_call_free(dev_call *d) {
     ll_cuda_free(d->q); ll_cuda_free(d->k); ll_cuda_free(d->v); ll_cuda_free(d->o);
     ll_cuda_free(d->lse); ll_cuda_free(d->read); ll_cuda_free(d->write); ll_cuda_free(d->flags);
+    ll_cuda_free(d->fitted);
     memset(d, 0, sizeof *d);
 }
 
@@ -117,6 +121,7 @@ static ll_status dev_call_alloc(dev_call *d, const ll_shape *s, const ll_tiling 
     LL_TRY(ll_cuda_malloc((void **)&d->read, list_bytes, err));
     LL_TRY(ll_cuda_malloc((void **)&d->write, list_bytes, err));
     LL_TRY(ll_cuda_malloc((void **)&d->flags, (size_t)ll_k_tiles(s, t), err));
+    LL_TRY(ll_cuda_malloc((void **)&d->fitted, sizeof(int), err));
     LL_TRY(ll_cuda_upload(d->q, q, bytes, err));
     LL_TRY(ll_cuda_upload(d->k, k, bytes, err));
     LL_TRY(ll_cuda_upload(d->v, v, bytes, err));
@@ -128,6 +133,7 @@ typedef struct {
     uint16_t *o;
     float *lse;
     ll_skip_list write;  // valid when the call had a write list
+    int fitted_rows;     // of the write list: rows that needed the fit rule
 } gpu_result;
 
 static void gpu_result_free(gpu_result *r) {
@@ -157,6 +163,8 @@ static ll_status gpu_call(const ll_attn_params *p, dev_call *d, const ll_skip_li
         a.read_list = d->read;
         a.write_list = d->write;
         a.encoding = read->encoding;
+        a.fitted_rows = d->fitted;
+        LL_TRY(ll_cuda_memset(d->fitted, 0, sizeof(int), err));
         if (flags) {
             LL_TRY(ll_cuda_upload(d->flags, flags, (size_t)read->k_tiles, err));
             a.key_tile_flags = d->flags;
@@ -170,6 +178,7 @@ static ll_status gpu_call(const ll_attn_params *p, dev_call *d, const ll_skip_li
         LL_TRY(ll_skip_list_alloc(&r->write, read->B, read->H, read->q_tiles, read->k_tiles, read->encoding, err));
         size_t lb = ll_skip_list_rows(read) * (size_t)ll_skip_list_row_len(read->k_tiles) * sizeof(int32_t);
         LL_TRY(ll_cuda_download(r->write.data, d->write, lb, err));
+        LL_TRY(ll_cuda_download(&r->fitted_rows, d->fitted, sizeof(int), err));
     }
     return LL_OK;
 }
@@ -230,11 +239,12 @@ static void check_outputs(const char *what, const ll_shape *s, const gpu_result 
 
 // The list writer replayed on the host over a read row with the reference's
 // decisions (from its crit values), except the tie tiles selected by `flip`,
-// whose decision is inverted. out needs 2 * k_tiles + 4 ints.
-static void replay_row(const int32_t *rr, ll_list_encoding enc, const uint8_t *flags, const float *crit_row,
-                       float thr, const int *ties, int n_ties, unsigned flip, int32_t *out) {
+// whose decision is inverted; the row fitted as the writer fits it. out needs
+// 2 * k_tiles + 4 ints.
+static void replay_row(const int32_t *rr, int k_tiles, ll_list_encoding enc, const uint8_t *flags,
+                       const float *crit_row, float thr, const int *ties, int n_ties, unsigned flip, int32_t *out) {
     ll_list_writer w;
-    ll_list_writer_begin(&w, out);
+    ll_list_writer_begin(&w, out + 1);
     int computed = 0;
     for (int i = 0; i < rr[0]; i += 2) {
         int32_t start = rr[1 + i], end = rr[2 + i];
@@ -244,7 +254,7 @@ static void replay_row(const int32_t *rr, ll_list_encoding enc, const uint8_t *f
                 ll_list_writer_tile(&w, kt, 0);
                 continue;
             }
-            int keep = computed == 0 || f == LL_TILE_MUST_DO || !(crit_row[kt] <= thr);
+            int keep = ll_tile_keep(computed, f == LL_TILE_MUST_DO, ll_crit_negligible(crit_row[kt], thr));
             for (int t = 0; t < n_ties; t++)
                 if (ties[t] == kt && ((flip >> t) & 1u)) keep = !keep;
             computed++;
@@ -252,7 +262,7 @@ static void replay_row(const int32_t *rr, ll_list_encoding enc, const uint8_t *f
         }
         ll_list_writer_range_end(&w, end);
     }
-    ll_list_writer_finish(&w);
+    ll_list_writer_finish(&w, out, k_tiles);
 }
 
 static int rows_equal(const int32_t *a, const int32_t *b) {
@@ -291,7 +301,7 @@ static list_stats compare_lists(const ll_skip_list *read, const ll_skip_list *gp
                 const int32_t *rr = ll_skip_list_row(read, b, h, qt);
                 const int32_t *gr = ll_skip_list_row(gpu, b, h, qt), *fr = ll_skip_list_row(ref, b, h, qt);
                 const float *cr = crit + (((size_t)b * read->H + h) * read->q_tiles + qt) * (size_t)K;
-                replay_row(rr, read->encoding, flags, cr, thr, NULL, 0, 0, scratch);
+                replay_row(rr, K, read->encoding, flags, cr, thr, NULL, 0, 0, scratch);
                 if (!rows_equal(scratch, fr)) st.replay_bad++;  // the replay must reproduce the reference
                 if (rows_equal(gr, fr)) {
                     st.equal++;
@@ -303,7 +313,7 @@ static list_stats compare_lists(const ll_skip_list *read, const ll_skip_list *gp
                 int ok = 0;
                 if (n_ties <= 12)
                     for (unsigned flip = 1; !ok && flip < (1u << n_ties); flip++) {
-                        replay_row(rr, read->encoding, flags, cr, thr, ties, n_ties, flip, scratch);
+                        replay_row(rr, K, read->encoding, flags, cr, thr, ties, n_ties, flip, scratch);
                         if (rows_equal(scratch, gr)) {
                             ok = 1;
                             st.tie_tiles += __builtin_popcount(flip);
@@ -404,13 +414,19 @@ static void run_case(const case_cfg *c) {
     if (st == LL_OK) st = gpu_call(&p, &d, c->skip ? &read : NULL, c->flags, &g, &err);
     GT_CHECK(st == LL_OK, "%s: GPU call failed: %s", what, err.msg);
     ll_reference_options opt = {.use_fp64 = 1, .check_inputs = 1};
+    int ref_fitted = 0;
     ll_status rs = ll_reference_forward(&p, &opt, q, k, v, c->skip ? &read : NULL, c->skip ? &ref_write : NULL,
-                                        o_ref, lse_ref, c->skip ? crit : NULL, &err);
+                                        o_ref, lse_ref, c->skip ? crit : NULL, &ref_fitted, &err);
     GT_CHECK(rs == LL_OK, "%s: reference failed: %s", what, err.msg);
     if (st == LL_OK && rs == LL_OK) {
         check_outputs(what, s, &g, o_ref, lse_ref);
+        long ties_before = g_ties;
         if (c->skip) check_lists(what, &read, &g.write, &ref_write, crit, c->flags, c->threshold, &g_ties);
-        if (c->skip && c->flags) {  // overrides: must-skip never in a written list, must-do always
+        GT_CHECK(g.fitted_rows == ref_fitted || g_ties > ties_before,
+                 "%s: %d rows fitted by the kernel, %d by the reference", what, g.fitted_rows, ref_fitted);
+        // overrides: must-do always in a written list, must-skip never (the cases' must-skip tile is the
+        // first visited, never inside a gap the fit rule merges)
+        if (c->skip && c->flags) {
             long bad = 0;
             uint8_t *keep = malloc((size_t)kts);
             for (size_t r = 0; r < ll_skip_list_rows(&g.write); r++) {
@@ -574,7 +590,7 @@ static void test_chains(int small) {
                 if (st == LL_OK) st = gpu_call(&p, &d, &read, NULL, &g, &err);
                 GT_CHECK(st == LL_OK, "%s: GPU call failed: %s", what, err.msg);
                 ll_reference_options opt = {.use_fp64 = 1, .check_inputs = 0};
-                ll_status rs = ll_reference_forward(&p, &opt, q, k, v, &read, &ref_write, o_ref, lse_ref, crit, &err);
+                ll_status rs = ll_reference_forward(&p, &opt, q, k, v, &read, &ref_write, o_ref, lse_ref, crit, NULL, &err);
                 GT_CHECK(rs == LL_OK, "%s: reference failed: %s", what, err.msg);
                 if (st != LL_OK || rs != LL_OK) {
                     gpu_result_free(&g);
@@ -662,7 +678,7 @@ static void test_exact_ties(void) {
             gpu_result g = {0};
             st = gpu_call(&p, &d, &read, NULL, &g, &err);
             GT_CHECK(st == LL_OK, "ties D=%d: GPU call failed: %s", s.D, err.msg);
-            GT_OK(ll_reference_forward(&p, &opt, q, k, v, &read, &ref, o_ref, NULL, crit, &err), &err);
+            GT_OK(ll_reference_forward(&p, &opt, q, k, v, &read, &ref, o_ref, NULL, crit, NULL, &err), &err);
             long rows = (long)ll_skip_list_rows(&read), zeros = 0;
             for (long r = 0; r < rows; r++) zeros += crit[r * kts + 2] == 0.0f;
             GT_CHECK(zeros == rows, "ties D=%d: the reference's criterion of the copied tile is 0 in %ld of %ld rows",
@@ -694,7 +710,7 @@ static void test_exact_ties(void) {
         gpu_result g = {0};
         if (st == LL_OK) st = gpu_call(&p, &d, &read, NULL, &g, &err);
         GT_CHECK(st == LL_OK, "NaN criterion D=%d: GPU call failed: %s", s.D, err.msg);
-        GT_OK(ll_reference_forward(&p, &opt, q, k, v, &read, &ref, o_ref, NULL, crit, &err), &err);
+        GT_OK(ll_reference_forward(&p, &opt, q, k, v, &read, &ref, o_ref, NULL, crit, NULL, &err), &err);
         if (st == LL_OK) {
             uint8_t keep_g[4], keep_r[4];
             long bad = 0;
@@ -719,8 +735,7 @@ static void test_exact_ties(void) {
     }
 }
 
-// Corrupt read lists are reported at sync and never walked; a write-list row
-// that would not fit is reported and left unwritten (as the reference does).
+// Corrupt read lists are reported at sync and never walked.
 static void test_device_list_errors(void) {
     printf("device-side list errors\n");
     ll_shape s = {1, 300, 2, 64, LL_BF16};
@@ -759,44 +774,85 @@ static void test_device_list_errors(void) {
         GT_CHECK(ll_cuda_sync(&err) == LL_OK, "the device error must be reported once: %s", err.msg);
     }
 
-    // Overflow: with every odd key tile must-skip the writer alternates
-    // open/close; k_tiles odd gives k_tiles + 1 entries, more than a row of
-    // k_tiles + 1 ints holds (checked only while the layout is that tight).
-    if (kts % 2 == 1 && kts >= 3 && ll_skip_list_row_len(kts) - 1 < kts + 1) {
-        uint8_t *flags = calloc((size_t)kts, 1);
-        for (int kt = 1; kt < kts; kt += 2) flags[kt] = LL_TILE_MUST_SKIP;
-        ll_skip_list_fill_full(&read);
-        gpu_result g = {0};
-        ll_error_clear(&err);
-        ll_status st = gpu_call(&p, &d, &read, flags, &g, &err);
-        GT_CHECK(st == LL_ERR_INVALID && strstr(err.msg, "write list"), "write-list overflow not reported: %s / %s",
-                 ll_status_name(st), err.msg);
-        printf("    overflow -> %s\n", err.msg);
-        ll_skip_list ref_write = {0};
-        float *o_ref = malloc(n * sizeof(float));
-        GT_OK(ll_skip_list_alloc(&ref_write, s.B, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
-        p.key_tile_flags = flags;
-        ll_status rs = ll_reference_forward(&p, NULL, q, k, v, &read, &ref_write, o_ref, NULL, NULL, &err);
-        GT_CHECK(rs == LL_ERR_INVALID, "the reference must refuse the overflow too: %s", ll_status_name(rs));
-        p.key_tile_flags = NULL;
-        // the row was left unwritten (still the 0xFF poison)
-        if (g.write.data) {
-            GT_CHECK(g.write.data[0] == -1, "an overflowing row must be left unwritten (row[0] = %d)", g.write.data[0]);
-        } else {
-            int32_t first = 0;
-            GT_OK(ll_cuda_download(&first, d.write, 4, &err), &err);
-            GT_CHECK(first == -1, "an overflowing row must be left unwritten (row[0] = %d)", first);
-        }
-        gpu_result_free(&g);
-        ll_skip_list_free(&ref_write);
-        free(o_ref);
-        free(flags);
-    } else {
-        printf("    overflow case skipped: k_tiles=%d, rows of %d ints\n", kts, ll_skip_list_row_len(kts));
-    }
     dev_call_free(&d);
     ll_skip_list_free(&read);
     free(q); free(k); free(v);
+}
+
+// Write-list rows that need more entries than a row holds are fitted by the
+// fit rule (lib/skip_list.h), by the kernel exactly as by the reference, and
+// counted; the call succeeds. Threshold -inf, so the must-skip flags alone
+// decide:
+//   odd k_tiles, every odd key tile must-skip, one full read range: runs at
+//     K-1, K-3, ..., 0 need K + 1 entries; one merge (the highest gap);
+//   read ranges of three tiles touching each other (exclusive: start = the
+//     previous end), the middle tile of each must-skip: two runs per range,
+//     4 entries per 3 tiles; the gaps of 0 between ranges merge first,
+//     several per row.
+static void test_fitted_rows(void) {
+    printf("write-list rows fitted to the layout (the fit rule)\n");
+    for (int pattern = 0; pattern < 2; pattern++) {
+        ll_error err;
+        ll_kernel_variant got;
+        ll_shape s = {1, 1000, 2, 64, LL_BF16};
+        ll_attn_params p = {.threshold = -INFINITY};
+        GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
+        const int bn = p.tiling.block_n;
+        s.N = pattern == 0 ? 5 * bn - 20 : 12 * bn;  // 5 key tiles, the last partial; 12 key tiles
+        p.shape = s;
+        int qts = ll_q_tiles(&s, &p.tiling), kts = ll_k_tiles(&s, &p.tiling);
+        size_t n = ll_shape_elems(&s);
+        uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
+        float *o_ref = malloc(n * sizeof(float));
+        uint8_t *flags = calloc((size_t)kts, 1);
+        gt_make_inputs(&s, GT_RANDOM, 91u + (uint64_t)pattern, 0, q, k, v);
+        ll_skip_list read = {0}, ref = {0};
+        GT_OK(ll_skip_list_alloc(&read, 1, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
+        GT_OK(ll_skip_list_alloc(&ref, 1, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
+        if (pattern == 0) {
+            for (int kt = 1; kt < kts; kt += 2) flags[kt] = LL_TILE_MUST_SKIP;
+            ll_skip_list_fill_full(&read);
+        } else {
+            for (size_t r = 0; r < ll_skip_list_rows(&read); r++) {
+                int32_t *row = read.data + r * (size_t)ll_skip_list_row_len(kts);
+                row[0] = 0;
+                for (int start = kts - 1; start >= 2; start -= 3) {
+                    row[++row[0]] = start;
+                    row[++row[0]] = start - 3;
+                    flags[start - 1] = LL_TILE_MUST_SKIP;
+                }
+            }
+        }
+        GT_OK(ll_skip_list_validate(&read, "fit-rule read list", &err), &err);
+        p.key_tile_flags = flags;
+        int ref_fitted = -1;
+        GT_OK(ll_reference_forward(&p, NULL, q, k, v, &read, &ref, o_ref, NULL, NULL, &ref_fitted, &err), &err);
+        dev_call d;
+        gpu_result g = {0};
+        ll_status st = dev_call_alloc(&d, &s, &p.tiling, q, k, v, &err);
+        if (st == LL_OK) st = gpu_call(&p, &d, &read, flags, &g, &err);
+        GT_CHECK(st == LL_OK, "fit rule, pattern %d: the call must succeed: %s", pattern, err.msg);
+        long rows = (long)ll_skip_list_rows(&read);
+        GT_CHECK(ref_fitted == rows, "fit rule, pattern %d: the reference fitted %d of %ld rows", pattern, ref_fitted,
+                 rows);
+        if (st == LL_OK) {
+            GT_CHECK(lists_equal(&g.write, &ref), "fit rule, pattern %d: the kernel's rows differ from the reference's",
+                     pattern);
+            GT_CHECK(g.fitted_rows == ref_fitted, "fit rule, pattern %d: the kernel counted %d fitted rows, the "
+                     "reference %d", pattern, g.fitted_rows, ref_fitted);
+            GT_CHECK(ll_skip_list_validate(&g.write, "GPU write list", &err) == LL_OK, "%s", err.msg);
+            const int32_t *r0 = ll_skip_list_row(&g.write, 0, 0, 0);
+            printf("    %s k_tiles=%d pattern %d: %d of %ld rows fitted (reference %d), row 0 = [%d:", ll_cuda_kernel_name(got),
+                   kts, pattern, g.fitted_rows, rows, ref_fitted, r0[0]);
+            for (int i = 1; i <= r0[0] && i <= kts; i++) printf(" %d", r0[i]);
+            printf("]\n");
+        }
+        gpu_result_free(&g);
+        dev_call_free(&d);
+        ll_skip_list_free(&read);
+        ll_skip_list_free(&ref);
+        free(q); free(k); free(v); free(o_ref); free(flags);
+    }
 }
 
 // Misuse of the API: each answered with LL_ERR_INVALID and a message.
@@ -1019,7 +1075,7 @@ static void test_large(void) {
         float *crit = malloc(sizeof(float) * (size_t)s.B * s.H * qts * kts);
         ll_reference_options opt = {.use_fp64 = 0, .check_inputs = 0};
         double t0 = ll_now_seconds();
-        ll_status rs = ll_reference_forward(&p, &opt, q, k, v, &read, &ref_write, o_ref, lse_ref, crit, &err);
+        ll_status rs = ll_reference_forward(&p, &opt, q, k, v, &read, &ref_write, o_ref, lse_ref, crit, NULL, &err);
         GT_CHECK(rs == LL_OK, "large: fp32 reference failed: %s", err.msg);
         if (rs == LL_OK) {
             printf("    (fp32 reference took %.1f s)\n", ll_now_seconds() - t0);
@@ -1089,12 +1145,14 @@ int main(int argc, char **argv) {
         test_api_errors();
         test_device_list_errors();
         test_exact_ties();
+        test_fitted_rows();
         test_tiny_cases();
         printf("tests took %.1f s\n", ll_now_seconds() - t0);
     } else if (tests) {
         test_api_errors();
         test_device_list_errors();
         test_exact_ties();
+        test_fitted_rows();
         test_dense_and_skip(small);
         test_overrides(small);
         test_dense_equals_skip_inf();
