@@ -135,6 +135,10 @@ $(BUILD)/bench_calibrate: $(BUILD)/experiments/bench_calibrate.o $(BUILD)/liblit
 
 -include $(BUILD)/experiments/bench_calibrate.d
 
+# Kernel objects carry compressed fatbinaries (4-6x smaller binaries, so the
+# GPU machine gets them in one transfer; decompressed once at module load).
+$(BUILD)/kernels/%.o: NVCCFLAGS += -Xfatbin -compress-all
+
 # Earlier kernel versions as standalone programs (kernels/dev/, llm.c's
 # dev/cuda style): each checks itself against the CPU reference and times
 # itself, next to the shipped kernel. Not part of `all`; they need a GPU to run.
