@@ -2,6 +2,7 @@
 #   make            build everything (CUDA code compiles without a GPU)
 #   make test       CUnit suites (CPU only)
 #   make gpu-test   GPU tests (needs a GPU; run through the device tool)
+#   make dev-kernels  earlier kernel versions as programs that check and time themselves (kernels/dev/)
 #   make deps       install missing Debian packages (apt-get as root, else prints the command)
 # Every target depends on `deps`, so a fresh machine needs only `make test`.
 

@@ -716,6 +716,31 @@ static double tile_kept(const ll_skip_list *w, int kt) {
     return (double)kept / (double)ll_skip_list_rows(w);
 }
 
+// One skip call over full exclusive lists with its write list and criteria.
+typedef struct {
+    ll_skip_list r, w;
+    float *o, *crit;
+    int qts, kts;
+} full_list_call;
+
+static void full_list_call_open(full_list_call *c, const qkv *x, const ll_attn_params *p) {
+    ll_error err;
+    c->qts = ll_q_tiles(&x->s, &p->tiling);
+    c->kts = ll_k_tiles(&x->s, &p->tiling);
+    CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&c->r, x->s.B, x->s.H, c->qts, c->kts, LL_END_EXCLUSIVE, &err), LL_OK);
+    CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&c->w, x->s.B, x->s.H, c->qts, c->kts, LL_END_EXCLUSIVE, &err), LL_OK);
+    ll_skip_list_fill_full(&c->r);
+    c->o = malloc(ll_shape_elems(&x->s) * 4);
+    c->crit = malloc(ll_skip_list_rows(&c->r) * c->kts * 4);
+}
+
+static void full_list_call_close(full_list_call *c) {
+    free(c->o);
+    free(c->crit);
+    ll_skip_list_free(&c->r);
+    ll_skip_list_free(&c->w);
+}
+
 // Key tile 2 an exact copy of key tile 3, the first one visited: at tile 2
 // every row's maximum equals its running maximum, so the criterion is exactly
 // 0 (both precisions). Threshold 0 marks it (crit <= threshold; '<' would
@@ -726,26 +751,18 @@ static void test_exact_tie(void) {
         qkv_make(&x, 1, 128, 2, 64, LL_BF16, 4242, 3.0f);  // 4 key tiles of 32
         copy_key_tile(&x, 32, 3, 2);
         ll_attn_params p = params(&x.s, 32, 32, 0.0f);
-        int qts = ll_q_tiles(&x.s, &p.tiling), kts = ll_k_tiles(&x.s, &p.tiling);
-        ll_skip_list r, w;
-        ll_error err;
-        CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&r, 1, 2, qts, kts, LL_END_EXCLUSIVE, &err), LL_OK);
-        CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&w, 1, 2, qts, kts, LL_END_EXCLUSIVE, &err), LL_OK);
-        ll_skip_list_fill_full(&r);
-        float *o = malloc(ll_shape_elems(&x.s) * 4), *crit = malloc(ll_skip_list_rows(&r) * kts * 4);
-        CU_ASSERT_EQUAL_FATAL(run_list(&p, fp64, &x, &r, &w, o, NULL, crit), LL_OK);
+        full_list_call c;
+        full_list_call_open(&c, &x, &p);
+        CU_ASSERT_EQUAL_FATAL(run_list(&p, fp64, &x, &c.r, &c.w, c.o, NULL, c.crit), LL_OK);
         int exact = 1;
-        for (size_t row = 0; row < ll_skip_list_rows(&r); row++) exact &= crit[row * kts + 2] == 0.0f;
+        for (size_t row = 0; row < ll_skip_list_rows(&c.r); row++) exact &= c.crit[row * c.kts + 2] == 0.0f;
         CU_ASSERT(exact);
-        CU_ASSERT_EQUAL(tile_kept(&w, 3), 1.0);  // the first computed tile
-        CU_ASSERT_EQUAL(tile_kept(&w, 2), 0.0);  // the tie: negligible
+        CU_ASSERT_EQUAL(tile_kept(&c.w, 3), 1.0);  // the first computed tile
+        CU_ASSERT_EQUAL(tile_kept(&c.w, 2), 0.0);  // the tie: negligible
         p.threshold = nextafterf(0.0f, -1.0f);
-        CU_ASSERT_EQUAL_FATAL(run_list(&p, fp64, &x, &r, &w, o, NULL, crit), LL_OK);
-        CU_ASSERT_EQUAL(tile_kept(&w, 2), 1.0);
-        free(o);
-        free(crit);
-        ll_skip_list_free(&r);
-        ll_skip_list_free(&w);
+        CU_ASSERT_EQUAL_FATAL(run_list(&p, fp64, &x, &c.r, &c.w, c.o, NULL, c.crit), LL_OK);
+        CU_ASSERT_EQUAL(tile_kept(&c.w, 2), 1.0);
+        full_list_call_close(&c);
         qkv_free(&x);
     }
 }
@@ -768,31 +785,23 @@ static void test_nan_criterion_keeps(void) {
         }
     copy_key_tile(&x, 32, 3, 2);
     ll_attn_params p = params(&x.s, 32, 32, 0.0f);
-    int qts = ll_q_tiles(&x.s, &p.tiling), kts = ll_k_tiles(&x.s, &p.tiling);
-    ll_skip_list r, w;
-    ll_error err;
-    CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&r, 1, 2, qts, kts, LL_END_EXCLUSIVE, &err), LL_OK);
-    CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&w, 1, 2, qts, kts, LL_END_EXCLUSIVE, &err), LL_OK);
-    ll_skip_list_fill_full(&r);
-    float *o = malloc(ll_shape_elems(&x.s) * 4), *crit = malloc(ll_skip_list_rows(&r) * kts * 4);
-    CU_ASSERT_EQUAL_FATAL(run_list(&p, 0, &x, &r, &w, o, NULL, crit), LL_OK);
+    full_list_call c;
+    full_list_call_open(&c, &x, &p);
+    CU_ASSERT_EQUAL_FATAL(run_list(&p, 0, &x, &c.r, &c.w, c.o, NULL, c.crit), LL_OK);
     uint8_t keep[4];
     for (int h = 0; h < 2; h++)
-        for (int qt = 0; qt < qts; qt++) {
-            ll_skip_list_row_to_keep(ll_skip_list_row(&w, 0, h, qt), kts, LL_END_EXCLUSIVE, keep);
-            float c = crit[((size_t)h * qts + qt) * kts + 2];
+        for (int qt = 0; qt < c.qts; qt++) {
+            ll_skip_list_row_to_keep(ll_skip_list_row(&c.w, 0, h, qt), c.kts, LL_END_EXCLUSIVE, keep);
+            float crit = c.crit[((size_t)h * c.qts + qt) * c.kts + 2];
             if (qt == 0) {
-                CU_ASSERT(isnan(c));
+                CU_ASSERT(isnan(crit));
                 CU_ASSERT_EQUAL(keep[2], 1);
             } else {
-                CU_ASSERT_EQUAL(c, 0.0f);
+                CU_ASSERT_EQUAL(crit, 0.0f);
                 CU_ASSERT_EQUAL(keep[2], 0);
             }
         }
-    free(o);
-    free(crit);
-    ll_skip_list_free(&r);
-    ll_skip_list_free(&w);
+    full_list_call_close(&c);
     qkv_free(&x);
 }
 
