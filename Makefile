@@ -8,6 +8,7 @@
 #                   library, CLI, tests, report and calibrate; `bench` and --backend cuda exit 7
 #   make install PREFIX=DIR   DIR/bin/litelab and DIR/share/litelab/gnuplot (default /usr/local)
 #   make gpu-test   GPU tests (needs a GPU; run through the device tool)
+#   make dev-kernels  earlier kernel versions as programs that check and time themselves (kernels/dev/)
 #   make deps       install missing Debian packages (apt-get as root, else prints the command)
 # Every target depends on `deps`, so a fresh machine needs only `make test`.
 # CFLAGS, LDFLAGS and NVCCFLAGS are the user's (defaults below); the project's own flags are
@@ -216,3 +217,21 @@ $(BUILD)/bench_merge: $(BUILD)/experiments/bench_merge.o $(BUILD)/liblitelab.a
 	$(LINK) $(LL_LDLIBS)
 
 -include $(BUILD)/experiments/bench_merge.d
+
+# Kernel objects carry compressed fatbinaries (4-6x smaller binaries, so the
+# GPU machine gets them in one transfer; decompressed once at module load).
+$(CUDA_BUILD)/kernels/%.o: LL_NVCCFLAGS += -Xfatbin -compress-all
+
+# Earlier kernel versions as standalone programs (kernels/dev/, llm.c's
+# dev/cuda style): each checks itself against the CPU reference and times
+# itself, next to the shipped kernel. Not part of `all`; they need a GPU to run.
+DEV_KERNEL_SRC := $(wildcard kernels/dev/*.cu)
+DEV_KERNELS    := $(DEV_KERNEL_SRC:kernels/dev/%.cu=$(BUILD)/dev/%)
+.PHONY: dev-kernels
+dev-kernels: $(DEV_KERNELS)
+
+$(BUILD)/dev/%: $(BUILD)/kernels/dev/%.o $(BUILD)/liblitelab.a
+	@mkdir -p $(dir $@)
+	$(LINK) $(LL_LDLIBS)
+
+-include $(DEV_KERNEL_SRC:%.cu=$(BUILD)/%.d)

@@ -34,7 +34,7 @@ static double best_of(int reps, const ll_attn_params *p, const ll_reference_opti
     for (int i = 0; i < reps; i++) {
         ll_error err;
         double t0 = ll_now_seconds();
-        ll_status st = ll_reference_forward(p, opt, q, k, v, r, w, o, lse, NULL, &err);
+        ll_status st = ll_reference_forward(p, opt, q, k, v, r, w, o, lse, NULL, NULL, &err);
         double dt = ll_now_seconds() - t0;
         if (st != LL_OK) {
             fprintf(stderr, "bench_reference: %s\n", err.msg);

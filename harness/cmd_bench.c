@@ -101,9 +101,9 @@ static void print_usage(FILE *f) {
             "  --masks LIST    random,banded (default both)\n"
             "  --reps N        timed calls per case, >= 10 (default 10)\n"
             "  --warmup N      untimed calls first (default 3)\n"
-            "  --kernel K      portable | hopper | auto (default auto)\n"
-            "  --portable-version N  the portable kernel's version (default 0: the library's default)\n"
-            "  --hopper-version N    the Hopper kernel's version (default 0: the library's default)\n"
+            "  --kernel K      portable | hopper | auto (default auto: hopper on compute capability 9.0 for\n"
+            "                  D = 64 and 128, else portable); earlier kernel versions are the programs of\n"
+            "                  `make dev-kernels` (kernels/dev/)\n"
             "  --dtype T       bf16 | fp16 (default bf16)\n"
             "  --encoding E    skip-list encoding: exclusive | production (default exclusive)\n"
             "  --seed N        seed of inputs and random masks (default 1234)\n"
@@ -130,7 +130,7 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 
 static ll_status parse_options(int argc, char **argv, bench_options *opt, int *want_help, ll_error *err) {
     enum { OPT_SHAPES = 256, OPT_KEPT, OPT_MASKS, OPT_REPS, OPT_WARMUP, OPT_KERNEL, OPT_DTYPE, OPT_ENCODING, OPT_SEED,
-           OPT_QUICK, OPT_APPEND, OPT_GPU_NAME, OPT_COUNTERS, OPT_PORTABLE_VERSION, OPT_HOPPER_VERSION };
+           OPT_QUICK, OPT_APPEND, OPT_GPU_NAME, OPT_COUNTERS };
     static const struct option longopts[] = {
         {"shapes", required_argument, 0, OPT_SHAPES}, {"kept", required_argument, 0, OPT_KEPT},
         {"masks", required_argument, 0, OPT_MASKS},   {"reps", required_argument, 0, OPT_REPS},
@@ -139,11 +139,9 @@ static ll_status parse_options(int argc, char **argv, bench_options *opt, int *w
         {"seed", required_argument, 0, OPT_SEED},     {"quick", no_argument, 0, OPT_QUICK},
         {"output", required_argument, 0, 'o'},      {"append", no_argument, 0, OPT_APPEND},
         {"gpu-name", no_argument, 0, OPT_GPU_NAME}, {"counters", no_argument, 0, OPT_COUNTERS},
-        {"portable-version", required_argument, 0, OPT_PORTABLE_VERSION},
-        {"hopper-version", required_argument, 0, OPT_HOPPER_VERSION},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
-    const char *shapes = NULL, *kept = NULL, *masks = NULL, *reps = NULL, *warmup = NULL, *version = "0", *hopper_version = "0";
+    const char *shapes = NULL, *kept = NULL, *masks = NULL, *reps = NULL, *warmup = NULL;
     const char *kernel = "auto", *dtype = "bf16", *encoding = "exclusive", *seed = "1234";
     int quick = 0, c;
     *want_help = 0;
@@ -165,8 +163,6 @@ static ll_status parse_options(int argc, char **argv, bench_options *opt, int *w
         case OPT_APPEND: opt->append = 1; break;
         case OPT_GPU_NAME: opt->gpu_name_only = 1; break;
         case OPT_COUNTERS: opt->counters = 1; break;
-        case OPT_PORTABLE_VERSION: version = optarg; break;
-        case OPT_HOPPER_VERSION: hopper_version = optarg; break;
         case 'o': opt->csv_path = optarg; break;
         case 'h': *want_help = 1; return LL_OK;
         default:
@@ -203,18 +199,6 @@ static ll_status parse_options(int argc, char **argv, bench_options *opt, int *w
     if (!*seed || *end || seed[0] == '-')
         return ll_fail(err, LL_ERR_USAGE, "--seed: '%s' is not an integer >= 0", seed);
     opt->seed = sv;
-    int v = 0;
-    ll_status vs = LL_OK;
-    if (!parse_int(version, 0, 1000, &v) || (v != 0 && (vs = ll_cuda_select_portable_version(v, &why)) != LL_OK)) {
-        if (vs == LL_ERR_NO_GPU) return ll_fail(err, vs, "%s", why.msg);  // a build without CUDA has no versions
-        return ll_fail(err, LL_ERR_USAGE, "--portable-version: '%s' is not a portable kernel version%s%s", version,
-                       why.msg[0] ? ": " : "", why.msg[0] ? why.msg : "");
-    }
-    if (!parse_int(hopper_version, 0, 1000, &v) || (v != 0 && (vs = ll_cuda_select_hopper_version(v, &why)) != LL_OK)) {
-        if (vs == LL_ERR_NO_GPU) return ll_fail(err, vs, "%s", why.msg);
-        return ll_fail(err, LL_ERR_USAGE, "--hopper-version: '%s' is not a hopper kernel version%s%s", hopper_version,
-                       why.msg[0] ? ": " : "", why.msg[0] ? why.msg : "");
-    }
     LL_TRY(ll_bench_shapes_parse(shapes, opt->dtype, opt->shapes, LL_BENCH_MAX_ITEMS, &opt->n_shapes, err));
     LL_TRY(ll_bench_fractions_parse(kept, opt->kept, LL_BENCH_MAX_ITEMS, &opt->n_kept, err));
     LL_TRY(ll_bench_masks_parse(masks, opt->masks, LL_BENCH_MAX_ITEMS, &opt->n_masks, err));
@@ -516,8 +500,7 @@ static ll_status run_case(bench_run *run, const ll_bench_shape *bs, ll_kernel_va
     qsort(times, (size_t)opt->reps, sizeof *times, cmp_double);
     bench_row row = {.shape = *s, .tiling = *tiling, .mask = mask, .mode = skip ? "skip" : "dense",
                      .target_kept = target, .kept_fraction = kept};
-    snprintf(row.kernel, sizeof row.kernel, "litelab_%s_v%d", ll_kernel_variant_name(variant),
-             variant == LL_KERNEL_PORTABLE ? ll_cuda_portable_version() : ll_cuda_hopper_version());
+    snprintf(row.kernel, sizeof row.kernel, "litelab_%s", ll_cuda_kernel_name(variant));
     snprintf(row.shape_name, sizeof row.shape_name, "%s", bs->name);
     row.ms_median = opt->reps % 2 ? times[opt->reps / 2] : 0.5 * (times[opt->reps / 2 - 1] + times[opt->reps / 2]);
     row.ms_min = times[0];
@@ -548,11 +531,8 @@ static ll_status bench_shape(bench_run *run, const ll_bench_shape *bs, size_t l2
         size_t need = (4 * l2_bytes + set_bytes - 1) / set_bytes;
         n_sets = need > MAX_SETS ? MAX_SETS : (int)need;
     }
-    char kernel_name[32];
-    snprintf(kernel_name, sizeof kernel_name, "%s v%d", ll_kernel_variant_name(variant),
-             variant == LL_KERNEL_PORTABLE ? ll_cuda_portable_version() : ll_cuda_hopper_version());
     printf("%s: B=%d H=%d N=%d D=%d %s, kernel %s, tiles %dx%d (%d x %d), ", bs->name, s->B, s->H, s->N, s->D,
-           ll_dtype_name(s->dtype), kernel_name, tiling.block_m, tiling.block_n, q_tiles, k_tiles);
+           ll_dtype_name(s->dtype), ll_cuda_kernel_name(variant), tiling.block_m, tiling.block_n, q_tiles, k_tiles);
     if (run->counters)
         printf("one profiled call per case\n");
     else

@@ -662,7 +662,7 @@ static double measure_cpu_tflops(const run_ctx *r) {
         ll_reference_options opt = {.n_threads = r->cfg.threads};
         ll_error e;
         double t0 = ll_now_seconds();
-        if (ll_reference_forward(&p, &opt, x, x, x, NULL, NULL, o, NULL, NULL, &e) == LL_OK)
+        if (ll_reference_forward(&p, &opt, x, x, x, NULL, NULL, o, NULL, NULL, NULL, &e) == LL_OK)
             rate = (double)ll_flops_dense(&s) / (ll_now_seconds() - t0) / 1e12;
     }
     free(x);

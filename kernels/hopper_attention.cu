@@ -5,36 +5,27 @@
 //
 // One CTA per (query tile of 128 rows, head, batch), 3 warpgroups:
 //   warpgroup 0, the producer: gives most of its registers away (setmaxnreg)
-//     and one thread walks the visiting order, issuing TMA copies of K and V
-//     for the computed tiles only (a skipped tile costs no memory traffic)
-//     into a STAGES-deep ring of shared-memory buffers on mbarriers;
+//     and one thread walks the read ranges, recording every visit for the
+//     writer and issuing TMA copies of K and V for the computed tiles only
+//     (a skipped tile costs no memory traffic) into a STAGES-deep ring of
+//     shared-memory buffers on mbarriers;
 //   warpgroups 1 and 2, the consumers: 64 query rows each; S = Q K^T with
 //     wgmma from shared memory, the online softmax and the criterion in
 //     registers (kernels/softmax_criterion.cuh, the portable kernel's code),
-//     O += P V with P straight from registers (wgmma RS).
+//     O += P V with P straight from registers (wgmma RS). Named barriers hand
+//     the tensor cores from one consumer warpgroup to the other (ping-pong),
+//     and inside a warpgroup the softmax of tile j runs while P_{j-1} V_{j-1}
+//     is still on the tensor cores. Each warp votes keep with one vote
+//     instruction (the keep rule, lib/skip_decision.h); at the end one warp
+//     writes the list row in one pass over the visit records.
 // The consumer loop is written in phases: phase j issues Q K_j^T and
-// P_{j-1} V_{j-1} together, then does the softmax of tile j.
+// P_{j-1} V_{j-1} together, then does the softmax of tile j; the first and
+// last phases are peeled so the steady loop has no branch around a wgmma.
+// In skip mode the query tiles are launched longest kept work first within
+// each head, heads in turn (a radix sort of the rows' work).
 //
-// Versions (llm.c style: all stay runnable, LITELAB_HOPPER_VERSION=N or
-// `gpu_test --kernel hopper --version N`; figures in kernels/NOTES.md):
-//   v1: warp specialisation, TMA, wgmma, two consumer warpgroups, the grid
-//       in list-row order.
-//   v2: v1 + ping-pong: named barriers hand the tensor cores from one
-//       consumer warpgroup to the other, so one's softmax runs under the
-//       other's matrix work; in skip mode the query tiles are launched
-//       longest kept work first (a radix sort of the rows' work).
-//   v3: v2 + intra-warpgroup overlap: the softmax of tile j runs while
-//       P_{j-1} V_{j-1} is still on the tensor cores; O is rescaled once that
-//       product has landed.
-//   v4: v3 + the list work off the consumers' critical path: the
-//       producer walks the read ranges itself, each warp votes keep with one
-//       vote instruction, and one warp writes the row in a single flat pass
-//       (32 visits a round however short the ranges), so fragmented lists
-//       cost no more than full ones.
-//   v5 (default): v4 with the longest-first order taken within each head,
-//       heads in turn: sorting on work alone interleaved all heads whenever
-//       work depends on the query position (banded masks), and the CTAs
-//       running at once then shared no K/V in L2.
+// This is v5 of kernels/NOTES.md, which has its measurements; the earlier
+// versions are a program in kernels/dev/.
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <math.h>
@@ -44,20 +35,17 @@
 
 #include "hopper_attention.h"
 #include "portable_attention.h"
+#include "skip_decision.h"
 #include "skip_list_device.cuh"
 #include "sm90_ptx.cuh"
 #include "softmax_criterion.cuh"
 
 namespace ll {
 
-// LEAN (v4): the list work leaves the consumers' critical path: the producer
-// walks the read ranges itself (no visiting order built up front), the
-// consumers vote keep per tile with one warp vote, and the writer scans the
-// visits flat, 32 per round whatever the ranges, in one pass.
-template <int D_, int STAGES_, bool PINGPONG_, bool OVERLAP_, bool LEAN_ = false>
+template <int D_>
 struct HopperConfig {
-    static constexpr int D = D_, BM = 128, BN = 128, STAGES = STAGES_;
-    static constexpr bool PINGPONG = PINGPONG_, OVERLAP = OVERLAP_, LEAN = LEAN_;
+    static constexpr int D = D_, BM = 128, BN = 128;
+    static constexpr int STAGES = D == 64 ? 4 : 2;  // K/V stages: as many as fit with Q in ~160 KB
     static constexpr int THREADS = 384;      // producer warpgroup + 2 consumer warpgroups
     static constexpr int CHUNKS = D / 64;    // 64-column (128-byte) swizzled chunks of a row
     static constexpr int NT = BN / 8;        // 8-column blocks of a score tile
@@ -78,20 +66,23 @@ struct HopperConfig {
 // Named barriers: 0 is __syncthreads; 1 the consumers' end; 2, 3 the turns.
 enum { BAR_CONSUMERS = 1, BAR_TURN = 2, CONSUMER_THREADS = 256 };
 
-// The list area behind the barriers (skip mode). v1-v3: raw row, flags,
-// visiting order (bit 15 = must-do), one keep byte per computed tile. LEAN:
-// raw row, the writer's staging row, flags, per visit its tile (bit 15 =
-// last of its range) and keep byte, per computed tile its visit (bit 15 =
-// the partial last key tile).
-__host__ __device__ inline int hopper_max_visits(int k_tiles) {
-    return k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
-}
-__host__ __device__ inline size_t hopper_list_bytes(int k_tiles, bool lean) {
-    size_t visits = (size_t)hopper_max_visits(k_tiles);
-    size_t row = sizeof(int32_t) * (size_t)(k_tiles + 2), flags = (size_t)((k_tiles + 1) & ~1);
-    if (lean) return row + sizeof(int32_t) * (size_t)(k_tiles + 1) + flags + 5 * visits;
-    return row + flags + 3 * visits;
-}
+// The list area behind the barriers (skip mode): the read row's ranges, the
+// writer's staged entries, the key-tile flags, per visit its record and keep
+// byte, per computed tile its ComputedVisit. A row visits at most k_tiles
+// tiles (load_read_row checks it).
+struct HopperListLayout {
+    size_t ranges, stage, flags, visits, computed, keep, bytes;
+    __host__ __device__ explicit HopperListLayout(int k_tiles) {
+        const size_t k = (size_t)k_tiles;
+        ranges = 0;
+        stage = ranges + sizeof(int32_t) * k;
+        flags = stage + ((sizeof(int16_t) * (size_t)ll_list_writer_max_entries(k_tiles) + 3) & ~(size_t)3);
+        visits = flags + ((k + 1) & ~(size_t)1);
+        computed = visits + sizeof(VisitRecord) * k;
+        keep = computed + sizeof(ComputedVisit) * k;
+        bytes = keep + k;
+    }
+};
 
 template <int NT>
 __device__ __forceinline__ void fence_fragments(uint32_t (&p)[NT][4]) {
@@ -116,13 +107,14 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
     uint64_t *q_full = bars, *k_full = bars + 1, *k_empty = k_full + STAGES, *v_full = k_empty + STAGES,
              *v_empty = v_full + STAGES, *walk_done = v_empty + STAGES;
     int *s_flag = reinterpret_cast<int *>(bars + Cfg::N_BARS), *s_count = s_flag + 1, *s_visits = s_flag + 2;
-    const int visits_max = hopper_max_visits(a.k_tiles);
-    int32_t *s_ranges = reinterpret_cast<int32_t *>(smem + Cfg::LIST_OFF);
-    int32_t *s_stage = s_ranges + a.k_tiles + 2;  // LEAN: the writer's row, k_tiles + 1 entries
-    uint8_t *s_flags = reinterpret_cast<uint8_t *>(Cfg::LEAN ? s_stage + a.k_tiles + 1 : s_stage);
-    uint16_t *s_seq = reinterpret_cast<uint16_t *>(s_flags + ((a.k_tiles + 1) & ~1));  // v1-v3; LEAN: tile per visit
-    uint16_t *s_vinfo = s_seq, *s_vidx = s_seq + visits_max;  // LEAN: tile (+ last bit) per visit, visit per tile
-    uint8_t *s_keep = reinterpret_cast<uint8_t *>(s_seq + (Cfg::LEAN ? 2 : 1) * visits_max);
+    const HopperListLayout lay(a.k_tiles);
+    unsigned char *list = smem + Cfg::LIST_OFF;
+    int32_t *s_ranges = reinterpret_cast<int32_t *>(list + lay.ranges);
+    int16_t *s_stage = reinterpret_cast<int16_t *>(list + lay.stage);
+    uint8_t *s_flags = list + lay.flags;
+    VisitRecord *s_visit = reinterpret_cast<VisitRecord *>(list + lay.visits);
+    ComputedVisit *s_computed = reinterpret_cast<ComputedVisit *>(list + lay.computed);
+    uint8_t *s_keep = list + lay.keep;
     const bool partial_last = a.N % BN != 0;  // the last key tile has padding columns
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, wg = warp >> 2;
@@ -142,33 +134,30 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
         }
         mbar_init_fence();
     }
-    // --- the visiting order (skip mode), as the portable kernel builds it
-    int nranges = 0, n_visits = a.k_tiles;
+    // --- skip mode: the read row, checked, and how many visits and computed tiles it holds
+    ReadRow row{};
+    int n_tiles = a.k_tiles;  // tiles to compute; dense mode: K-1 down to 0
     if constexpr (SKIP) {
         if (a.flags)
             for (int i = tid; i < a.k_tiles; i += Cfg::THREADS) s_flags[i] = a.flags[i];
-        for (int i = tid; i < visits_max; i += Cfg::THREADS) s_keep[i] = 0;
-        nranges = load_read_row<Cfg::THREADS>(a.read_list + (size_t)row_id * a.row_ints, a.k_tiles, a.row_ints - 1,
-                                              a.exclusive, s_ranges, s_flag, a.error, b, h, qt);  // ends with a barrier
-        if constexpr (Cfg::LEAN) {
-            // Only the counts, in parallel: visits, and computed tiles (visits less must-skip ones).
-            int visits = 0, computed = 0;
-            for (int i = tid; i < nranges; i += Cfg::THREADS) {
-                int start = s_ranges[2 * i], last = s_ranges[2 * i + 1] + a.exclusive, c = start - last + 1;
-                visits += c;
-                if (a.flags)
-                    for (int kt = last; kt <= start; kt++) c -= s_flags[kt] == TILE_MUST_SKIP;
-                computed += c;
-            }
-            if (visits) atomicAdd(s_visits, visits);
-            if (computed) atomicAdd(s_count, computed);
-        } else if (warp == 0) {
-            int n = build_visit_seq(s_ranges, nranges, a.exclusive, a.flags ? s_flags : nullptr, s_seq);
-            if (lane == 0) *s_count = n;
+        for (int i = tid; i < a.k_tiles; i += Cfg::THREADS) s_keep[i] = 0;
+        row = load_read_row<Cfg::THREADS>(a.read_list + (size_t)row_id * a.row_ints, a.k_tiles, a.exclusive,
+                                          s_ranges, s_flag, a.error, b, h, qt);  // ends with a barrier
+        // Only the counts, in parallel: visits, and computed tiles (visits less must-skip ones).
+        int visits = 0, computed = 0;
+        for (int r = tid; r < row.n; r += Cfg::THREADS) {
+            const int start = row.start(r), last = row.last(r);
+            int c = start - last + 1;
+            visits += c;
+            if (a.flags)
+                for (int kt = last; kt <= start; kt++) c -= s_flags[kt] == LL_TILE_MUST_SKIP;
+            computed += c;
         }
+        if (visits) atomicAdd(s_visits, visits);
+        if (computed) atomicAdd(s_count, computed);
     }
-    __syncthreads();  // barriers initialised, visiting order complete
-    if constexpr (SKIP) n_visits = *s_count;
+    __syncthreads();  // barriers initialised, counts complete
+    if constexpr (SKIP) n_tiles = *s_count;
 
     if (wg == 0) {
         // ------------------------------------------------------------ producer
@@ -197,22 +186,24 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
                 for (int c = 0; c < Cfg::CHUNKS; c++)
                     tma_load_4d(v_dst + c * Cfg::KV_CHUNK, &tm_v, c * 64, h, kt * BN, b, &v_full[st]);
             };
-            if (SKIP && Cfg::LEAN) {
+            if constexpr (SKIP) {
                 // Walk the ranges: record each visit for the writer and each computed
                 // tile's visit for the consumers (published by the K barrier's arrival).
                 int j = 0, v = 0;
-                for (int r = 0; r < nranges; r++) {
-                    const int start = s_ranges[2 * r], last = s_ranges[2 * r + 1] + a.exclusive;
-                    for (int kt = start; kt >= last; kt--, v++) {
-                        s_vinfo[v] = (uint16_t)(kt | (kt == last ? 0x8000 : 0));
-                        if (a.flags && s_flags[kt] == TILE_MUST_SKIP) continue;
-                        s_vidx[j] = (uint16_t)(v | (partial_last && kt == a.k_tiles - 1 ? 0x8000 : 0));
+                for (int r = 0; r < row.n; r++) {
+                    const int last = row.last(r);
+                    for (int kt = row.start(r); kt >= last; kt--, v++) {
+                        s_visit[v] = VisitRecord::make(kt, kt == last);
+                        const int flag = a.flags ? s_flags[kt] : LL_TILE_FREE;
+                        if (flag == LL_TILE_MUST_SKIP) continue;
+                        s_computed[j] =
+                            ComputedVisit::make(v, flag == LL_TILE_MUST_DO, partial_last && kt == a.k_tiles - 1);
                         load_tile(j++, kt);
                     }
                 }
                 mbar_arrive(walk_done);
             } else {
-                for (int j = 0; j < n_visits; j++) load_tile(j, SKIP ? (s_seq[j] & 0x7fff) : a.k_tiles - 1 - j);
+                for (int j = 0; j < n_tiles; j++) load_tile(j, a.k_tiles - 1 - j);
             }
         }
     } else {
@@ -266,23 +257,16 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
         };
         // Ping-pong: a warpgroup waits for its turn before issuing and hands
         // the turn over right after (the issue is short; the work runs on).
-        auto turn_begin = [&]() {
-            if (Cfg::PINGPONG) named_bar_sync(BAR_TURN + cw, CONSUMER_THREADS);
-        };
-        auto turn_end = [&]() {
-            if (Cfg::PINGPONG) named_bar_arrive(BAR_TURN + (cw ^ 1), CONSUMER_THREADS);
-        };
-        // S_j has landed: release K_j, mask, new maxima and probabilities.
-        // LEAN: crit is this thread's rows' criterion (the warp's vote follows).
+        auto turn_begin = [&]() { named_bar_sync(BAR_TURN + cw, CONSUMER_THREADS); };
+        auto turn_end = [&]() { named_bar_arrive(BAR_TURN + (cw ^ 1), CONSUMER_THREADS); };
+        // S_j has landed: release K_j, mask, new maxima and probabilities;
+        // crit is this thread's rows' part of the criterion (the vote follows).
         auto softmax_scores = [&](int j, float (&alpha)[1][2], float &crit) {
             fence_accumulators(s);
             if (lane == 0) mbar_arrive(&k_empty[j % STAGES]);
-            bool partial;
-            if constexpr (SKIP && Cfg::LEAN) partial = s_vidx[j] >> 15;
-            else if constexpr (SKIP) partial = (s_seq[j] & 0x7fff) == a.k_tiles - 1 && partial_last;
-            else partial = j == 0 && partial_last;
+            const bool partial = SKIP ? s_computed[j].partial_last() : j == 0 && partial_last;
             if (partial) mask_columns(s, a.N - (a.k_tiles - 1) * BN);
-            bool rescale = sm.template new_maximum<SKIP, true, !Cfg::LEAN>(s, a.scale_log2, warp_valid_rows, alpha, crit);
+            bool rescale = sm.template new_maximum<SKIP>(s, a.scale_log2, warp_valid_rows, alpha, crit);
             sm.exponentiate(s, a.scale_log2);
             return rescale;
         };
@@ -302,18 +286,21 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
                 p[kk][2] = pack2(T{}, s[0][2 * kk + 1][0], s[0][2 * kk + 1][1]);
                 p[kk][3] = pack2(T{}, s[0][2 * kk + 1][2], s[0][2 * kk + 1][3]);
             }
-            if constexpr (SKIP && Cfg::LEAN) {
-                // Some row of this warp needs the tile (the first computed tile is always kept).
-                bool keep = __any_sync(0xffffffffu, crit > a.threshold) || j == 0;
-                if (lane == 0 && keep) s_keep[s_vidx[j] & 0x7fff] = 1;
-            } else if constexpr (SKIP) {
-                if (lane == 0 && !(crit <= a.threshold)) s_keep[j] = 1;  // this warp's rows need the tile
+            if constexpr (SKIP) {
+                // The keep rule for this warp's rows: negligible when every thread's rows are
+                // (ll_crit_max over the threads' parts <= threshold, NaN never). The tile is
+                // kept when some warp keeps it.
+                const bool negligible = __all_sync(0xffffffffu, ll_crit_negligible(crit, a.threshold));
+                if (lane == 0) {
+                    const ComputedVisit cv = s_computed[j];
+                    if (ll_tile_keep(j, cv.must_do(), negligible)) s_keep[cv.visit()] = 1;
+                }
             }
         };
 
         mbar_wait(q_full, 0);
-        if (Cfg::PINGPONG && cw == 1) named_bar_arrive(BAR_TURN + 0, CONSUMER_THREADS);  // warpgroup 0 goes first
-        if (n_visits > 0) {
+        if (cw == 1) named_bar_arrive(BAR_TURN + 0, CONSUMER_THREADS);  // warpgroup 0 goes first
+        if (n_tiles > 0) {
             float alpha[1][2], crit;
             turn_begin();
             issue_qk(0);
@@ -321,42 +308,35 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
             wgmma_wait<0>();
             bool rescale = softmax_scores(0, alpha, crit);
             finish_tile(0, rescale, alpha, crit);
-            for (int j = 1; j < n_visits; j++) {
+            for (int j = 1; j < n_tiles; j++) {
                 turn_begin();
                 issue_qk(j);
                 issue_pv(j - 1);
                 turn_end();
-                if (Cfg::OVERLAP) wgmma_wait<1>();  // S_j has landed; P_{j-1} V_{j-1} may still run
-                else wgmma_wait<0>();
+                wgmma_wait<1>();  // S_j has landed; P_{j-1} V_{j-1} may still run
                 rescale = softmax_scores(j, alpha, crit);
-                if (Cfg::OVERLAP) wgmma_wait<0>();
+                wgmma_wait<0>();
                 pv_landed(j - 1);
                 finish_tile(j, rescale, alpha, crit);
             }
             turn_begin();
-            issue_pv(n_visits - 1);
+            issue_pv(n_tiles - 1);
             turn_end();
             wgmma_wait<0>();
-            pv_landed(n_visits - 1);
+            pv_landed(n_tiles - 1);
         }
         // Warpgroup 1 handed over once more than warpgroup 0 took: take it.
-        if (Cfg::PINGPONG && cw == 0) named_bar_sync(BAR_TURN + 0, CONSUMER_THREADS);
+        if (cw == 0) named_bar_sync(BAR_TURN + 0, CONSUMER_THREADS);
 
-        // --- the write list: first tile and must-do tiles kept, then one warp replays the writer
+        // --- the write list: one warp replays the writer over the producer's visit records
         if constexpr (SKIP) {
             named_bar_sync(BAR_CONSUMERS, CONSUMER_THREADS);  // every warp's keep votes are in
-            if (Cfg::LEAN && cw == 0 && wq == 0 && a.write_list) {
+            if (cw == 0 && wq == 0 && a.write_list) {
                 mbar_wait(walk_done, 0);  // the producer has recorded every visit
-                write_list_row_flat(s_vinfo, s_keep, *s_visits, s_ranges, a.flags ? s_flags : nullptr, s_stage,
-                                    a.k_tiles + 1, a.write_list + (size_t)row_id * a.row_ints, a.row_ints - 1,
-                                    a.error, b, h, qt);
-            } else if (cw == 0 && wq == 0 && a.write_list) {
-                if (lane == 0 && n_visits > 0) s_keep[0] = 1;
-                for (int jj = lane; jj < n_visits; jj += 32)
-                    if (s_seq[jj] & 0x8000) s_keep[jj] = 1;
-                __syncwarp();
-                write_list_row(s_ranges, nranges, a.exclusive, a.flags ? s_flags : nullptr, s_keep,
-                               a.write_list + (size_t)row_id * a.row_ints, a.row_ints - 1, a.error, b, h, qt);
+                ListWriter w;
+                w.begin(s_stage, ll_list_writer_max_entries(a.k_tiles));
+                write_row_from_visits(s_visit, s_keep, *s_visits, row, w);
+                w.finish(a.write_list + (size_t)row_id * a.row_ints, a.k_tiles, a.fitted_rows, a.error, b, h, qt);
             }
         }
 
@@ -368,15 +348,15 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
         for (int hh = 0; hh < 2; hh++) {
             float l = quad_sum(sm.l[0][hh]);
             float inv = l > 0.0f ? 1.0f / l : 0.0f;  // nothing computed: O = 0
-            int row = warp_row0 + hh * 8 + g;
-            if (row < a.N) {
-                uint16_t *orow = og + (size_t)row * token_stride + 2 * t;
+            int r = warp_row0 + hh * 8 + g;
+            if (r < a.N) {
+                uint16_t *orow = og + (size_t)r * token_stride + 2 * t;
 #pragma unroll
                 for (int dt = 0; dt < DT; dt++)
                     *reinterpret_cast<uint32_t *>(orow + dt * 8) =
                         pack2(T{}, o[0][dt][2 * hh] * inv, o[0][dt][2 * hh + 1] * inv);
                 if (a.lse && t == 0)
-                    a.lse[((size_t)b * a.H + h) * a.N + row] =
+                    a.lse[((size_t)b * a.H + h) * a.N + r] =
                         l > 0.0f ? (sm.m[0][hh] * a.scale_log2 + log2f(l)) * 0.69314718055994531f : -INFINITY;
             }
         }
@@ -384,15 +364,14 @@ __global__ void __launch_bounds__(Cfg::THREADS, 1)
 #endif
 }
 
-// Work of every list row (tiles its ranges cover), as sort keys: k_tiles -
-// work, so an ascending stable sort puts the longest rows first and keeps
-// equal rows in row order. by_head (v5) puts the (batch, head) in the high
-// part of the key: heads follow one another, longest rows first within each,
-// so the CTAs running at once share one head's K and V in L2 as in dense
-// mode (sorting on work alone interleaves all heads whenever the work depends
-// on the query position only, as with banded masks).
+// Sort keys of the list rows: (batch, head) in the high part, k_tiles - work
+// (the tiles a row's ranges cover) in the low part, so an ascending stable
+// sort takes the heads in turn, longest rows first within each, equal rows in
+// row order. The CTAs running at once then share one head's K and V in L2,
+// as in dense mode (sorting on work alone interleaves all heads whenever the
+// work depends on the query position only, as with banded masks).
 __global__ void row_work_kernel(const int32_t *lists, int rows, int row_ints, int k_tiles, int exclusive,
-                                int q_tiles, bool by_head, uint32_t *keys, int *rows_out) {
+                                int q_tiles, uint32_t *keys, int *rows_out) {
     int r = blockIdx.x * blockDim.x + threadIdx.x;
     if (r >= rows) return;
     const int32_t *row = lists + (size_t)r * row_ints;
@@ -403,25 +382,17 @@ __global__ void row_work_kernel(const int32_t *lists, int rows, int row_ints, in
             if (start >= last) work += start - last + 1;
         }
     work = min(max(work, 0), k_tiles);
-    keys[r] = (uint32_t)(k_tiles - work) + (by_head ? (uint32_t)(r / q_tiles) * (uint32_t)(k_tiles + 1) : 0u);
+    keys[r] = (uint32_t)(k_tiles - work) + (uint32_t)(r / q_tiles) * (uint32_t)(k_tiles + 1);
     rows_out[r] = r;
 }
 
 // ---------------------------------------------------------------------------
-// Versions and their instantiations
-
-using V1D64 = HopperConfig<64, 4, false, false>;
-using V1D128 = HopperConfig<128, 2, false, false>;
-using V2D64 = HopperConfig<64, 4, true, false>;
-using V2D128 = HopperConfig<128, 2, true, false>;
-using V3D64 = HopperConfig<64, 4, true, true>;
-using V3D128 = HopperConfig<128, 2, true, true>;
-using V4D64 = HopperConfig<64, 4, true, true, true>;
-using V4D128 = HopperConfig<128, 2, true, true, true>;
+// Launch
 
 template <class Cfg>
 static size_t smem_bytes(int k_tiles, bool skip) {
-    return 1024 + Cfg::LIST_OFF + (skip ? hopper_list_bytes(k_tiles, Cfg::LEAN) : 0);
+    if (skip && k_tiles > ComputedVisit::MAX_VISIT + 1) return SIZE_MAX;  // 14-bit visit indices
+    return 1024 + Cfg::LIST_OFF + (skip ? HopperListLayout(k_tiles).bytes : 0);
 }
 
 // TMA descriptor of a [B, N, H, D] tensor: dims (D, H, N, B), boxes of 64
@@ -455,11 +426,11 @@ struct OrderScratch {
     size_t n = 0, temp_bytes = 0;
 };
 
-static cudaError_t longest_first_order(const ll_portable_args *a, bool by_head, cudaStream_t stream,
-                                       const int **order) {
+// The launch order of a skip-mode call (row_work_kernel's keys, sorted).
+static cudaError_t longest_first_order(const ll_portable_args *a, cudaStream_t stream, const int **order) {
     static OrderScratch sc;
     const int rows = a->B * a->H * a->q_tiles;
-    const uint64_t key_max = (by_head ? (uint64_t)a->B * a->H : 1u) * (uint64_t)(a->k_tiles + 1);
+    const uint64_t key_max = (uint64_t)a->B * a->H * (uint64_t)(a->k_tiles + 1);
     if (key_max > UINT32_MAX) return cudaSuccess;  // keys would not fit: list-row order (*order stays NULL)
     int bits = 1;
     while ((1ull << bits) < key_max) bits++;
@@ -484,7 +455,7 @@ static cudaError_t longest_first_order(const ll_portable_args *a, bool by_head, 
         sc.temp_bytes = temp_bytes;
     }
     row_work_kernel<<<(rows + 255) / 256, 256, 0, stream>>>(a->read_list, rows, a->row_ints, a->k_tiles, a->exclusive,
-                                                            a->q_tiles, by_head, sc.keys, sc.rows);
+                                                            a->q_tiles, sc.keys, sc.rows);
     if ((e = cudaGetLastError()) != cudaSuccess) return e;
     temp_bytes = sc.temp_bytes;
     e = cub::DeviceRadixSort::SortPairs(sc.temp, temp_bytes, sc.keys, sc.keys_sorted, sc.rows, sc.order, rows, 0, bits,
@@ -493,13 +464,8 @@ static cudaError_t longest_first_order(const ll_portable_args *a, bool by_head, 
     return e;
 }
 
-// Tile order of a skip-mode launch: list-row order, longest work first over
-// all rows (v2-v4), or longest first within each head, heads in turn (v5).
-enum TileOrder { ORDER_ROWS, ORDER_LONGEST, ORDER_LONGEST_BY_HEAD };
-
 template <class Cfg>
-static cudaError_t launch_config(const ll_portable_args *a, TileOrder tile_order, cudaStream_t stream,
-                                 const char **what) {
+static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream, const char **what) {
     const bool skip = a->read_list != nullptr;
     CUtensorMap tq, tk, tv;
     *what = "TMA descriptors (cuTensorMapEncodeTiled)";
@@ -508,9 +474,9 @@ static cudaError_t launch_config(const ll_portable_args *a, TileOrder tile_order
     if (e == cudaSuccess) e = make_tensor_map(&tv, a->v, a, Cfg::BN);
     if (e != cudaSuccess) return e;
     const int *order = nullptr;
-    if (skip && tile_order != ORDER_ROWS) {
+    if (skip) {
         *what = "tile order (row work, radix sort)";
-        if ((e = longest_first_order(a, tile_order == ORDER_LONGEST_BY_HEAD, stream, &order)) != cudaSuccess) return e;
+        if ((e = longest_first_order(a, stream, &order)) != cudaSuccess) return e;
     }
     void (*kernel)(const CUtensorMap, const CUtensorMap, const CUtensorMap, const ll_portable_args, const int *);
     if (a->fp16)
@@ -519,6 +485,7 @@ static cudaError_t launch_config(const ll_portable_args *a, TileOrder tile_order
         kernel = skip ? hopper_attention_kernel<Cfg, bf16_tag, true> : hopper_attention_kernel<Cfg, bf16_tag, false>;
     const size_t smem = smem_bytes<Cfg>(a->k_tiles, skip);
     *what = "hopper attention kernel";
+    if (smem == SIZE_MAX) return cudaErrorInvalidValue;
     e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return e;
     unsigned blocks = (unsigned)(a->B * a->H * a->q_tiles);
@@ -530,69 +497,30 @@ static cudaError_t launch_config(const ll_portable_args *a, TileOrder tile_order
 
 using namespace ll;
 
-static int resolve_version(int version) { return version == 0 ? LL_HOPPER_DEFAULT_VERSION : version; }
-
-const char *ll_hopper_version_summary(int version) {
-    switch (resolve_version(version)) {
-    case 1: return "v1: warp-specialised TMA producer, two wgmma consumer warpgroups, 128x128 tiles";
-    case 2: return "v2: v1 + ping-pong between the consumer warpgroups, longest-work-first tile order in skip mode";
-    case 3: return "v3: v2 + softmax of tile j overlapped with P V of tile j-1 inside each warpgroup";
-    case 4: return "v4: v3 + list work off the critical path (producer walks the ranges, warp-vote keep, flat one-pass writer)";
-    case 5: return "v5: v4 + longest-first order within each head, heads in turn (K/V stay in L2 when work varies by position)";
-    }
-    return nullptr;
-}
-
 bool ll_hopper_supports(int D) { return D == 64 || D == 128; }
 
 double ll_hopper_gmma_units_per_tile(int D) {
-    return 2.0 * 4.0 * 2.0 * (D / 16 + V1D128::BN / 16);  // warpgroups x warps x units per wgmma x wgmma
+    return 2.0 * 4.0 * 2.0 * (D / 16 + HopperConfig<128>::BN / 16);  // warpgroups x warps x units per wgmma x wgmma
 }
 
-bool ll_hopper_tiling(int version, int D, int *block_m, int *block_n) {
-    if (!ll_hopper_supports(D) || !ll_hopper_version_summary(version)) return false;
-    *block_m = V1D128::BM;
-    *block_n = V1D128::BN;
+bool ll_hopper_tiling(int D, int *block_m, int *block_n) {
+    if (!ll_hopper_supports(D)) return false;
+    *block_m = HopperConfig<128>::BM;  // the same for both head dims
+    *block_n = HopperConfig<128>::BN;
     return true;
 }
 
-size_t ll_hopper_smem_bytes(int version, int D, int k_tiles, bool skip) {
-    if (skip && hopper_max_visits(k_tiles) > 0x7fff) return SIZE_MAX;  // 15-bit visit and tile indices
-    switch (resolve_version(version)) {
-    case 1: return D == 64 ? smem_bytes<V1D64>(k_tiles, skip) : smem_bytes<V1D128>(k_tiles, skip);
-    case 2: return D == 64 ? smem_bytes<V2D64>(k_tiles, skip) : smem_bytes<V2D128>(k_tiles, skip);
-    case 3: return D == 64 ? smem_bytes<V3D64>(k_tiles, skip) : smem_bytes<V3D128>(k_tiles, skip);
-    case 4:
-    case 5: return D == 64 ? smem_bytes<V4D64>(k_tiles, skip) : smem_bytes<V4D128>(k_tiles, skip);
-    }
-    return 0;
+size_t ll_hopper_smem_bytes(int D, int k_tiles, bool skip) {
+    if (D == 64) return smem_bytes<HopperConfig<64>>(k_tiles, skip);
+    if (D == 128) return smem_bytes<HopperConfig<128>>(k_tiles, skip);
+    return SIZE_MAX;
 }
 
-cudaError_t ll_hopper_launch(int version, const ll_portable_args *a, cudaStream_t stream, const char **what) {
+cudaError_t ll_hopper_launch(const ll_portable_args *a, cudaStream_t stream, const char **what) {
     const char *dummy;
     if (!what) what = &dummy;
     *what = "hopper kernel arguments";
-    switch (resolve_version(version)) {
-    case 1:
-        if (a->D == 64) return launch_config<V1D64>(a, ORDER_ROWS, stream, what);
-        if (a->D == 128) return launch_config<V1D128>(a, ORDER_ROWS, stream, what);
-        break;
-    case 2:
-        if (a->D == 64) return launch_config<V2D64>(a, ORDER_LONGEST, stream, what);
-        if (a->D == 128) return launch_config<V2D128>(a, ORDER_LONGEST, stream, what);
-        break;
-    case 3:
-        if (a->D == 64) return launch_config<V3D64>(a, ORDER_LONGEST, stream, what);
-        if (a->D == 128) return launch_config<V3D128>(a, ORDER_LONGEST, stream, what);
-        break;
-    case 4:
-        if (a->D == 64) return launch_config<V4D64>(a, ORDER_LONGEST, stream, what);
-        if (a->D == 128) return launch_config<V4D128>(a, ORDER_LONGEST, stream, what);
-        break;
-    case 5:  // v4's kernel; only the tile order differs
-        if (a->D == 64) return launch_config<V4D64>(a, ORDER_LONGEST_BY_HEAD, stream, what);
-        if (a->D == 128) return launch_config<V4D128>(a, ORDER_LONGEST_BY_HEAD, stream, what);
-        break;
-    }
+    if (a->D == 64) return launch_config<HopperConfig<64>>(a, stream, what);
+    if (a->D == 128) return launch_config<HopperConfig<128>>(a, stream, what);
     return cudaErrorInvalidValue;
 }

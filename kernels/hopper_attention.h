@@ -11,23 +11,20 @@
 // pointers, shape, list layout, scale and threshold).
 #include "portable_attention.h"
 
-// Versions, kept runnable side by side (kernels/NOTES.md has what each
-// changed and measured). 0 picks the default.
-enum { LL_HOPPER_DEFAULT_VERSION = 5, LL_HOPPER_VERSIONS = 5 };
-const char *ll_hopper_version_summary(int version);
 // Head dims the kernel is built for (64 and 128).
 bool ll_hopper_supports(int D);
-// Tile sizes (the same for every version): 128 x 128.
-bool ll_hopper_tiling(int version, int D, int *block_m, int *block_n);
+// Tile sizes: 128 x 128; false for a head dim it is not built for.
+bool ll_hopper_tiling(int D, int *block_m, int *block_n);
 // Dynamic shared memory of a launch; SIZE_MAX when k_tiles is beyond what the
-// list buffers can index (15-bit visit indices: 21844 key tiles).
-size_t ll_hopper_smem_bytes(int version, int D, int k_tiles, bool skip);
+// list buffers can index (14-bit visit indices: 16384 key tiles).
+size_t ll_hopper_smem_bytes(int D, int k_tiles, bool skip);
 // Units the gmma tensor-pipe counter adds per computed tile: it counts 2 per
 // warp for every wgmma m64nNk16 whatever N (measured on an H200,
 // experiments/results/hopper_dev/run6_hopper_counters.log), and a tile takes
 // D/16 (Q K^T) + 128/16 (P V) of them in each of 2 consumer warpgroups of 4 warps.
 double ll_hopper_gmma_units_per_tile(int D);
-// Builds the TMA descriptors, orders the query tiles (versions >= 2, skip
-// mode: longest kept work first) and launches on `stream`. Returns the first
-// failing call's error; *what (may be NULL) names the step that failed.
-cudaError_t ll_hopper_launch(int version, const ll_portable_args *a, cudaStream_t stream, const char **what);
+// Builds the TMA descriptors, orders the query tiles (skip mode: longest kept
+// work first within each head, heads in turn) and launches on `stream`.
+// Returns the first failing call's error; *what (may be NULL) names the step
+// that failed.
+cudaError_t ll_hopper_launch(const ll_portable_args *a, cudaStream_t stream, const char **what);

@@ -2,166 +2,101 @@
 // and newer: cp.async, ldmatrix, mma.sync m16n8k16), FlashAttention-2 style,
 // plus the QK-skip criterion and the skip-list reader/writer.
 //
-// One CTA per (query tile, head, batch). It walks only the tiles of its read
-// list (kernels/skip_list_device.cuh): a skipped tile costs no load and no
-// math, and the prefetch of the next K/V tile follows the list order. For each
-// computed tile: S = Q K^T (fp32), criterion against the running row max
-// BEFORE the tile, online softmax in log2 units, O += P V. The warps' criteria
-// meet in a small shared array across the one barrier each tile already
-// needs; thread 0 turns them into keep decisions (first tile and must-do
-// tiles always kept); at the end one warp writes the list row.
+// One CTA per (query tile, head, batch); 4 warps x 32 query rows (Bm = 128),
+// Bn = 64, two CTAs per SM. It walks only the tiles of its read list: warp 0
+// unrolls the visiting order's computed tiles into a shared array before the
+// first tile (kernels/skip_list_device.cuh), so a skipped tile costs no load
+// and no math, and the prefetch of the next K/V tile follows the list. For
+// each computed tile: S = Q K^T (fp32), criterion against the running row
+// max BEFORE the tile, online softmax in log2 units (O rescaled only when a
+// row maximum moved), O += P V. The warps' criteria meet in a small shared
+// array across the one barrier each tile already needs; thread 0 applies the
+// keep rule (lib/skip_decision.h); at the end one warp writes the list row.
 //
-// Versions (llm.c style: all stay runnable, LITELAB_PORTABLE_VERSION=N,
-// `gpu_test --version N` or ll_cuda_select_portable_version). H100 SXM, bf16,
-// (1, 40, 32760, 128) dense TFLOP/s | skip mode over full lists vs dense |
-// random lists k=0.5, 0.25 vs dense (details in kernels/NOTES.md):
-//   v1: 8 warps x 16 query rows (Bm = 128), Q held in registers, Bn = 128,
-//       K/V double-buffered in shared memory (padded rows: conflict-free
-//       ldmatrix), one barrier per tile.                  304 | 1.12 | 0.59, 0.30
-//   v2: 4 warps x 32 query rows (Bm = 128), Q re-read from shared memory per
-//       k-step, Bn = 64, two CTAs per SM: half the K/V shared-memory reads
-//       per FLOP of v1 (each warp reuses a K/V fragment for two row blocks),
-//       and two CTAs desynchronise the softmax and mma phases. 326 | 1.00 | 0.53, 0.26
-//   v3: v2, and the O accumulator is rescaled only when some row maximum of
-//       the warp moved (after the first tiles it rarely does); the next
-//       tile's copies go out before thread 0's keep decision. 356 | 1.06 | 0.55, 0.28
-//   v4: v2 + the lazy rescale; a skip kernel always measures the criterion
-//       (compile time), so its loop holds one softmax, not two. 357 | 1.02 | 0.55, 0.27
-//   v5 (default): v4 + the visiting order unrolled once into a shared array
-//       by warp 0 (32 visits per step), so the loop carries no range-walk
-//       state and the skip kernel fits its registers.   355 | 0.99 | 0.53, 0.27
-//   v6: v5 + the sequence records every visit, keep decisions go to visit
-//       slots and one warp writes the row in one flat pass, 32 visits a round
-//       across ranges (the Hopper kernel's writer): fragmented lists (random
-//       masks: ~150 short ranges a row) no longer cost two rounds per range.
-//       Its 7 bytes a visit leave one CTA per SM at Wan 720p (kernels/NOTES.md).
-//   v7: v6 with 5 bytes a visit: no tile sequence, each computed tile's
-//       visit (bit 15 = must-do) leads to its tile through the visit record.
+// This is v5 of kernels/NOTES.md, which has its measurements; the earlier
+// versions and the v6/v7 candidates are programs in kernels/dev/.
 #include <math.h>
 #include <stdint.h>
 
 #include "mma_sm80.cuh"
 #include "portable_attention.h"
+#include "skip_decision.h"
 #include "skip_list_device.cuh"
 #include "softmax_criterion.cuh"
 #include "tile_load.cuh"
 
 namespace ll {
 
-// Compile-time shape of one kernel version.
-// LAZY_RESCALE: skip the O rescale when no row maximum of the warp moved
-// (bit-identical results: the factor would be exactly 1).
-// EARLY_PREFETCH: issue the next tile's copies before thread 0's keep decision.
-// STATIC_MEASURE: a skip-mode kernel always measures the criterion (no
-// runtime switch, so no second copy of the softmax in the loop).
-// SEQ_WALK: the visiting order is unrolled once into a shared array of tile
-// indices (warp 0, 32 visits at a time) instead of walking the ranges in
-// every thread's registers; the writer re-reads the ranges at the end.
-// FLAT_WRITER (with SEQ_WALK): the sequence records every visit too, the keep
-// decisions go to visit slots, and the row is written by one warp in one flat
-// pass, 32 visits a round across ranges (the Hopper kernel's writer).
-template <int D_, int BN_, int WARPS_, int MT_, bool Q_IN_REGS_, int MIN_BLOCKS_, bool LAZY_RESCALE_ = false,
-          bool EARLY_PREFETCH_ = false, bool STATIC_MEASURE_ = false, bool SEQ_WALK_ = false, bool FLAT_WRITER_ = false,
-          bool COMPACT_VISITS_ = false>
+// Compile-time shape of the kernel for head dim D.
+template <int D_>
 struct PortableConfig {
-    static constexpr int D = D_, BN = BN_, WARPS = WARPS_, MT = MT_, MIN_BLOCKS = MIN_BLOCKS_;
-    static constexpr bool Q_IN_REGS = Q_IN_REGS_, LAZY_RESCALE = LAZY_RESCALE_, EARLY_PREFETCH = EARLY_PREFETCH_;
-    static constexpr bool STATIC_MEASURE = STATIC_MEASURE_, SEQ_WALK = SEQ_WALK_, FLAT_WRITER = FLAT_WRITER_;
-    // COMPACT_VISITS (with FLAT_WRITER): no tile sequence; each computed tile's
-    // visit (bit 15 = must-do) leads to its tile through the visit record: 5
-    // bytes a visit instead of 7, so two CTAs per SM fit at Wan 720p again.
-    static constexpr bool COMPACT_VISITS = COMPACT_VISITS_;
+    static constexpr int D = D_, BN = 64, WARPS = 4, MT = 2, MIN_BLOCKS = 2;
     static constexpr int THREADS = WARPS * 32;
     static constexpr int BM = WARPS * 16 * MT;
     static constexpr int LD = D + 8;  // shared row pitch in elements: +16 bytes keeps ldmatrix conflict-free
-    static constexpr int TILE_ELEMS = BN * LD;             // one K or V tile
-    static constexpr int STAGE_ELEMS = 2 * TILE_ELEMS;     // K then V
-    // Q is only read before the loop when it lives in registers, so it can
-    // borrow stage 1 (the loop's first prefetch waits for the barrier after it).
-    static constexpr int Q_OFFSET = Q_IN_REGS ? STAGE_ELEMS : 2 * STAGE_ELEMS;
-    static constexpr size_t KV_BYTES =
-        sizeof(uint16_t) * (size_t)(Q_IN_REGS ? (BM * LD > STAGE_ELEMS ? STAGE_ELEMS + BM * LD : 2 * STAGE_ELEMS)
-                                              : 2 * STAGE_ELEMS + BM * LD);
+    static constexpr int TILE_ELEMS = BN * LD;          // one K or V tile
+    static constexpr int STAGE_ELEMS = 2 * TILE_ELEMS;  // K then V
+    static constexpr int Q_OFFSET = 2 * STAGE_ELEMS;    // Q after the two stages
+    static constexpr size_t KV_BYTES = sizeof(uint16_t) * (size_t)(2 * STAGE_ELEMS + BM * LD);
     static_assert(D % 32 == 0 && BN % 16 == 0, "tile shape");
 };
 
-// Shared-memory list area behind the K/V buffers (skip mode only).
-// Range walk: crit, flag, ranges, flags, keep_seq. Sequence walk (SEQ_WALK):
-// crit, flag, count, seq, keep_seq; the ranges and flags then only pass
-// through the K/V buffers (before the first tile and after the last).
+// Skip mode's shared memory behind Q and K/V: the warps' criteria of the
+// last two tiles, a flag and a count, the computed tiles in visit order, and
+// a keep byte per computed tile (a row visits at most k_tiles tiles).
 struct ListSmem {
-    float *crit;        // [2][WARPS] criteria of the last two tiles
-    int *flag;          // scratch for load_read_row; flag[2]: number of visits (FLAT_WRITER)
-    int *count;
-    int32_t *ranges;    // [k_tiles + 2] (a row holds at most k_tiles + 1 entries)
-    uint8_t *flags;     // [k_tiles] key-tile flags (or unused)
-    uint16_t *seq;      // [visits] computed tiles in visit order, bit 15 = must-do (SEQ_WALK);
-                        // FLAT_WRITER: then [visits] each computed tile's visit (visit_of), then
-                        // [visits] tile | 0x8000 on a range's last visit, per visit (visit_info)
-    uint8_t *keep_seq;  // [visits] keep decision per computed tile in visit order (FLAT_WRITER: per visit)
+    float *crit;          // [2][warps]
+    int *flag, *count;    // load_read_row's flag; the number of computed tiles
+    ComputedTile *tiles;  // [k_tiles]
+    uint8_t *keep;        // [k_tiles]
 };
-__host__ __device__ inline size_t list_visits(int k_tiles) {
-    return (size_t)k_tiles + k_tiles / 2 + 1;  // ranges may touch (start_{i+1} = end_i)
+__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles) {
+    return sizeof(float) * 2 * warps + 16 + (sizeof(ComputedTile) + 1) * (size_t)k_tiles;
 }
-// The flat writer's arrays behind seq (computed from it where used: fewer
-// live registers). COMPACT_VISITS: seq itself is the visit of each computed
-// tile (bit 15 = must-do), and the visit records follow it.
-template <class Cfg>
-__device__ __forceinline__ uint16_t *visit_of(const ListSmem &s, int k_tiles) {
-    return Cfg::COMPACT_VISITS ? s.seq : s.seq + list_visits(k_tiles);
-}
-template <class Cfg>
-__device__ __forceinline__ uint16_t *visit_info(const ListSmem &s, int k_tiles) {
-    return s.seq + (Cfg::COMPACT_VISITS ? 1 : 2) * list_visits(k_tiles);
-}
-// The key tile of the j-th computed tile (bit 15 of seq is must-do in every layout).
-template <class Cfg>
-__device__ __forceinline__ int seq_tile(const ListSmem &s, int j, int k_tiles) {
-    if (Cfg::COMPACT_VISITS) return visit_info<Cfg>(s, k_tiles)[s.seq[j] & 0x7fff] & 0x7fff;
-    return s.seq[j] & 0x7fff;
-}
-__host__ __device__ inline size_t list_smem_bytes(int warps, int k_tiles, bool seq_walk, bool flat = false,
-                                                  bool compact = false) {
-    size_t head = sizeof(float) * 2 * warps + 16;
-    if (seq_walk) return head + (flat ? (compact ? 5 : 7) : 3) * list_visits(k_tiles);
-    return head + sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)k_tiles + list_visits(k_tiles);
-}
-// Scratch the sequence walk needs in the K/V buffers for the raw row and flags
-// (and, with the flat writer, its staging row of k_tiles + 1 entries).
-__host__ __device__ inline size_t list_scratch_bytes(int k_tiles, bool flat = false) {
-    size_t raw = sizeof(int32_t) * (size_t)(k_tiles + 2) + (size_t)((k_tiles + 3) & ~3);
-    return raw + (flat ? sizeof(int32_t) * (size_t)(k_tiles + 1) : 0);
-}
-__device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles, bool seq_walk,
-                                           bool flat = false, bool compact = false) {
-    ListSmem s = {};
+__device__ inline ListSmem carve_list_smem(unsigned char *base, int warps, int k_tiles) {
+    ListSmem s;
     s.crit = reinterpret_cast<float *>(base);
     s.flag = reinterpret_cast<int *>(base + sizeof(float) * 2 * warps);
-    s.count = s.flag + 1;  // flag[2]: the number of visits (FLAT_WRITER)
-    unsigned char *rest = base + sizeof(float) * 2 * warps + 16;
-    if (seq_walk) {
-        s.seq = reinterpret_cast<uint16_t *>(rest);
-        s.keep_seq = reinterpret_cast<uint8_t *>(s.seq + (flat ? (compact ? 2 : 3) : 1) * list_visits(k_tiles));
-    } else {
-        s.ranges = reinterpret_cast<int32_t *>(rest);
-        s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles + 2);
-        s.keep_seq = s.flags + k_tiles;
-    }
+    s.count = s.flag + 1;
+    s.tiles = reinterpret_cast<ComputedTile *>(base + sizeof(float) * 2 * warps + 16);
+    s.keep = reinterpret_cast<uint8_t *>(s.tiles + k_tiles);
     return s;
 }
 
-// Thread 0: the keep decision of the j-th computed tile (key tile kt) from
-// the warps' criteria. The first computed tile and must-do tiles are kept.
+// The list row passes through the K/V buffers, which are free before the
+// first tile and after the last: the raw ranges, the key-tile flags and the
+// writer's staged entries.
+struct ListScratch {
+    int32_t *ranges;  // [k_tiles]
+    uint8_t *flags;   // [k_tiles], padded to 4 bytes
+    int16_t *stage;   // [ll_list_writer_max_entries(k_tiles)]
+};
+__host__ __device__ inline size_t list_scratch_bytes(int k_tiles) {
+    return sizeof(int32_t) * (size_t)k_tiles + (size_t)((k_tiles + 3) & ~3) +
+           sizeof(int16_t) * (size_t)ll_list_writer_max_entries(k_tiles);
+}
+__device__ inline ListScratch carve_list_scratch(unsigned char *base, int k_tiles) {
+    ListScratch s;
+    s.ranges = reinterpret_cast<int32_t *>(base);
+    s.flags = reinterpret_cast<uint8_t *>(s.ranges + k_tiles);
+    s.stage = reinterpret_cast<int16_t *>(s.flags + ((k_tiles + 3) & ~3));
+    return s;
+}
+
+// The key tile of the j-th computed tile (dense mode: K-1 down to 0).
+template <bool SKIP>
+__device__ __forceinline__ int tile_of(const ListSmem &ls, int k_tiles, int j) {
+    return SKIP ? ls.tiles[j].tile() : k_tiles - 1 - j;
+}
+
+// Thread 0: the keep rule for the j-th computed tile from the warps' criteria.
 template <class Cfg>
-__device__ __forceinline__ void decide_keep(const ListSmem &ls, const ll_portable_args &a, int j, int kt) {
+__device__ __forceinline__ void decide_keep(const ListSmem &ls, float threshold, int j) {
     const float *c = ls.crit + (j & 1) * Cfg::WARPS;
     float crit = c[0];
 #pragma unroll
-    for (int w = 1; w < Cfg::WARPS; w++) crit = fmaxf(crit, c[w]);
-    bool must_do = Cfg::SEQ_WALK ? (ls.seq[j] >> 15) != 0 : a.flags && ls.flags[kt] == TILE_MUST_DO;
-    bool negligible = j > 0 && !must_do && crit <= a.threshold;
-    if (Cfg::FLAT_WRITER) ls.keep_seq[visit_of<Cfg>(ls, a.k_tiles)[j] & 0x7fff] = !negligible;  // must-skip visits stay 0
-    else ls.keep_seq[j] = !negligible;
+    for (int w = 1; w < Cfg::WARPS; w++) crit = ll_crit_max(crit, c[w]);
+    ls.keep[j] = (uint8_t)ll_tile_keep(j, ls.tiles[j].must_do(), ll_crit_negligible(crit, threshold));
 }
 
 template <class Cfg, class T, bool SKIP>
@@ -183,48 +118,30 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
     const int warp_row0 = qt * BM + warp * 16 * MT;  // first token row of this warp
     const int warp_valid_rows = N - warp_row0;       // rows at or past this are padding
 
-    // --- the read list (skip mode) or the single dense range
-    constexpr bool SEQ = SKIP && Cfg::SEQ_WALK;
-    TileWalk walk{};  // used by the range-walk paths only
+    // --- skip mode: the read row, checked, and its computed tiles in visit order
     ListSmem ls{};
-    int nranges = 0, n_visits = 0;
     const size_t list_row = ((size_t)b * a.H + h) * a.q_tiles + qt;
-    // (SEQ_WALK) the raw row and flags pass through the K/V buffers
-    int32_t *scratch_ranges = reinterpret_cast<int32_t *>(smem);
-    uint8_t *scratch_flags = reinterpret_cast<uint8_t *>(scratch_ranges + a.k_tiles + 2);
-    if constexpr (SEQ) {
-        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles, true, Cfg::FLAT_WRITER, Cfg::COMPACT_VISITS);
+    int n_ranges = 0;         // of the read row (only this lives through the loop)
+    int n_tiles = a.k_tiles;  // tiles to compute; dense mode: K-1 down to 0
+    if constexpr (SKIP) {
+        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles);
+        const ListScratch scratch = carve_list_scratch(smem, a.k_tiles);
         if (a.flags)
-            for (int i = tid; i < a.k_tiles; i += THREADS) scratch_flags[i] = a.flags[i];
-        if (Cfg::FLAT_WRITER)
-            for (int i = tid; i < (int)list_visits(a.k_tiles); i += THREADS) ls.keep_seq[i] = 0;
-        nranges = load_read_row<THREADS>(a.read_list + list_row * a.row_ints, a.k_tiles, a.row_ints - 1, a.exclusive,
-                                         scratch_ranges, ls.flag, a.error, b, h, qt);  // ends with a barrier
+            for (int i = tid; i < a.k_tiles; i += THREADS) scratch.flags[i] = a.flags[i];
+        const ReadRow row = load_read_row<THREADS>(a.read_list + list_row * a.row_ints, a.k_tiles, a.exclusive,
+                                                   scratch.ranges, ls.flag, a.error, b, h, qt);  // ends with a barrier
+        n_ranges = row.n;
         if (warp == 0) {
-            int n = Cfg::FLAT_WRITER
-                        ? build_visit_seq(scratch_ranges, nranges, a.exclusive, a.flags ? scratch_flags : nullptr,
-                                          Cfg::COMPACT_VISITS ? nullptr : ls.seq, visit_info<Cfg>(ls, a.k_tiles),
-                                          visit_of<Cfg>(ls, a.k_tiles), ls.flag + 2)
-                        : build_visit_seq(scratch_ranges, nranges, a.exclusive, a.flags ? scratch_flags : nullptr,
-                                          ls.seq);
+            const int n = build_computed_tiles(row, a.flags ? scratch.flags : nullptr, ls.tiles);
             if (lane == 0) *ls.count = n;
         }
         __syncthreads();  // the sequence is complete; the scratch may be overwritten
-        n_visits = *ls.count;
-    } else if constexpr (SKIP) {
-        ls = carve_list_smem(smem + Cfg::KV_BYTES, Cfg::WARPS, a.k_tiles, false);
-        if (a.flags)
-            for (int i = tid; i < a.k_tiles; i += THREADS) ls.flags[i] = a.flags[i];
-        nranges = load_read_row<THREADS>(a.read_list + list_row * a.row_ints, a.k_tiles, a.row_ints - 1, a.exclusive,
-                                         ls.ranges, ls.flag, a.error, b, h, qt);  // ends with a barrier
-        walk.begin(ls.ranges, nranges, a.exclusive, a.flags ? ls.flags : nullptr);
-    } else {
-        walk.begin_dense(a.k_tiles);
+        n_tiles = *ls.count;
     }
 
     // --- prologue: Q and the first K/V tile in flight together
     load_tile_async<BM, D, LD, THREADS>(s_q, qg, qt * BM, N, token_stride);
-    int cur = SEQ ? (n_visits > 0 ? seq_tile<Cfg>(ls, 0, a.k_tiles) : -1) : walk.kt;
+    int cur = n_tiles > 0 ? tile_of<SKIP>(ls, a.k_tiles, 0) : -1;
     if (cur >= 0) {
         load_tile_async<BN, D, LD, THREADS>(s_kv, kg, cur * BN, N, token_stride);
         load_tile_async<BN, D, LD, THREADS>(s_kv + Cfg::TILE_ELEMS, vg, cur * BN, N, token_stride);
@@ -235,14 +152,6 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
 
     // Q fragments (A operand): lane l addresses row (l/8 & 1)*8 + l%8, column block (l/16)*8.
     const int q_row = warp * 16 * MT + ((lane >> 3) & 1) * 8 + (lane & 7), q_col = (lane >> 4) * 8;
-    uint32_t q_frag[Cfg::Q_IN_REGS ? MT : 1][Cfg::Q_IN_REGS ? KS : 1][4];
-    if constexpr (Cfg::Q_IN_REGS) {
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-            for (int ks = 0; ks < KS; ks++)
-                ldmatrix_x4(q_frag[mt][ks], smem_u32(s_q + (q_row + mt * 16) * LD + ks * 16 + q_col));
-    }
     // K fragments (B operand of Q K^T): key (l/16)*8 + l%8, column block (l/8 & 1)*8.
     const int k_row = (lane >> 4) * 8 + (lane & 7), k_col = ((lane >> 3) & 1) * 8;
     // V fragments (B operand of P V, transposed): key (l/8 & 1)*8 + l%8, column block (l/16)*8.
@@ -258,28 +167,19 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
     OnlineSoftmax<MT, NT, DT> sm;
     sm.init();
 
-    const bool measure = SKIP && (Cfg::STATIC_MEASURE || a.write_list != nullptr);
-    int stage = 0, n_computed = 0, prev_kt = -1;
+    int stage = 0, n_computed = 0;
     while (cur >= 0) {
-        int nxt;
-        if constexpr (SEQ) {
-            nxt = n_computed + 1 < n_visits ? seq_tile<Cfg>(ls, n_computed + 1, a.k_tiles) : -1;
-        } else {
-            walk.next();
-            nxt = walk.kt;
-        }
+        const int nxt = n_computed + 1 < n_tiles ? tile_of<SKIP>(ls, a.k_tiles, n_computed + 1) : -1;
         cp_async_wait<0>();
         __syncthreads();  // tile `cur` visible to all; every warp is done with the other stage
-        if (!Cfg::EARLY_PREFETCH && measure && tid == 0 && n_computed > 0)
-            decide_keep<Cfg>(ls, a, n_computed - 1, prev_kt);  // the previous tile's criteria are complete now
+        if (SKIP && tid == 0 && n_computed > 0)
+            decide_keep<Cfg>(ls, a.threshold, n_computed - 1);  // the previous tile's criteria are complete now
         if (nxt >= 0) {
             uint16_t *dst = s_kv + (stage ^ 1) * Cfg::STAGE_ELEMS;
             load_tile_async<BN, D, LD, THREADS>(dst, kg, nxt * BN, N, token_stride);
             load_tile_async<BN, D, LD, THREADS>(dst + Cfg::TILE_ELEMS, vg, nxt * BN, N, token_stride);
         }
         cp_async_commit();
-        if (Cfg::EARLY_PREFETCH && measure && tid == 0 && n_computed > 0)
-            decide_keep<Cfg>(ls, a, n_computed - 1, prev_kt);
 
         const uint16_t *sk = s_kv + stage * Cfg::STAGE_ELEMS, *sv = sk + Cfg::TILE_ELEMS;
         // S = Q K^T
@@ -294,14 +194,7 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
         for (int ks = 0; ks < KS; ks++) {
             uint32_t qa[MT][4];
 #pragma unroll
-            for (int mt = 0; mt < MT; mt++) {
-                if constexpr (Cfg::Q_IN_REGS) {
-#pragma unroll
-                    for (int e = 0; e < 4; e++) qa[mt][e] = q_frag[mt][ks][e];
-                } else {
-                    ldmatrix_x4(qa[mt], smem_u32(s_q + (q_row + mt * 16) * LD + ks * 16 + q_col));
-                }
-            }
+            for (int mt = 0; mt < MT; mt++) ldmatrix_x4(qa[mt], smem_u32(s_q + (q_row + mt * 16) * LD + ks * 16 + q_col));
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t kb[4];
@@ -316,11 +209,11 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
         if ((cur + 1) * BN > N) mask_columns(s, N - cur * BN);
 
         // Online softmax; the criterion goes to the shared array of this tile's parity.
-        if (measure) {
-            float crit = sm.template update<true, Cfg::LAZY_RESCALE>(s, o, a.scale_log2, warp_valid_rows);
+        if constexpr (SKIP) {
+            const float crit = sm.template update<true>(s, o, a.scale_log2, warp_valid_rows);
             if (lane == 0) ls.crit[(n_computed & 1) * Cfg::WARPS + warp] = crit;
         } else {
-            sm.template update<false, Cfg::LAZY_RESCALE>(s, o, a.scale_log2, warp_valid_rows);
+            sm.template update<false>(s, o, a.scale_log2, warp_valid_rows);
         }
 
         // O += P V, P rounded to the input type straight from the score registers.
@@ -346,34 +239,29 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
             }
         }
         stage ^= 1;
-        prev_kt = cur;
         cur = nxt;
         n_computed++;
     }
 
-    // --- the write list: last decision, then one warp replays the writer
-    if (measure) {
+    // --- the write list: the last decision, then one warp replays the writer
+    if constexpr (SKIP) {
         __syncthreads();  // the last tile's criteria are in shared memory; the K/V buffers are free
         if (warp == 0) {
-            if (tid == 0 && n_computed > 0) decide_keep<Cfg>(ls, a, n_computed - 1, prev_kt);
-            const int32_t *ranges = ls.ranges;
-            const uint8_t *flags = a.flags ? ls.flags : nullptr;
-            if constexpr (SEQ) {  // the ranges and flags again, into the scratch
-                const int32_t *row = a.read_list + list_row * a.row_ints;
-                for (int i = lane; i < 2 * nranges; i += 32) scratch_ranges[i] = row[1 + i];
+            if (tid == 0 && n_computed > 0) decide_keep<Cfg>(ls, a.threshold, n_computed - 1);
+            if (a.write_list) {
+                // the ranges (checked above) and flags again, into the scratch
+                const ListScratch scratch = carve_list_scratch(smem, a.k_tiles);
+                const int32_t *read = a.read_list + list_row * a.row_ints;
+                for (int i = lane; i < 2 * n_ranges; i += 32) scratch.ranges[i] = read[1 + i];
                 if (a.flags)
-                    for (int i = lane; i < a.k_tiles; i += 32) scratch_flags[i] = a.flags[i];
-                ranges = scratch_ranges;
-                flags = a.flags ? scratch_flags : nullptr;
+                    for (int i = lane; i < a.k_tiles; i += 32) scratch.flags[i] = a.flags[i];
+                const ReadRow row = {scratch.ranges, n_ranges, a.exclusive};
+                __syncwarp();  // and thread 0's last keep byte
+                ListWriter w;
+                w.begin(scratch.stage, ll_list_writer_max_entries(a.k_tiles));
+                write_row_from_ranges(row, a.flags ? scratch.flags : nullptr, ls.keep, w);
+                w.finish(a.write_list + list_row * a.row_ints, a.k_tiles, a.fitted_rows, a.error, b, h, qt);
             }
-            __syncwarp();
-            if (a.write_list && Cfg::FLAT_WRITER)
-                write_list_row_flat(visit_info<Cfg>(ls, a.k_tiles), ls.keep_seq, ls.flag[2], ranges, flags,
-                                    reinterpret_cast<int32_t *>(scratch_flags + ((a.k_tiles + 3) & ~3)), a.k_tiles + 1,
-                                    a.write_list + list_row * a.row_ints, a.row_ints - 1, a.error, b, h, qt);
-            else if (a.write_list)
-                write_list_row(ranges, nranges, a.exclusive, flags, ls.keep_seq, a.write_list + list_row * a.row_ints,
-                               a.row_ints - 1, a.error, b, h, qt);
         }
     }
 
@@ -386,61 +274,36 @@ __global__ void __launch_bounds__(Cfg::THREADS, Cfg::MIN_BLOCKS) portable_attent
         for (int hh = 0; hh < 2; hh++) {
             float l = quad_sum(sm.l[mt][hh]);
             float inv = l > 0.0f ? 1.0f / l : 0.0f;  // nothing computed: O = 0
-            int row = warp_row0 + mt * 16 + hh * 8 + g;
-            if (row < N) {
-                uint16_t *orow = og + (size_t)row * token_stride + 2 * t;
+            int r = warp_row0 + mt * 16 + hh * 8 + g;
+            if (r < N) {
+                uint16_t *orow = og + (size_t)r * token_stride + 2 * t;
 #pragma unroll
                 for (int dt = 0; dt < DT; dt++)
                     *reinterpret_cast<uint32_t *>(orow + dt * 8) =
                         pack2(T{}, o[mt][dt][2 * hh] * inv, o[mt][dt][2 * hh + 1] * inv);
                 if (a.lse && t == 0)
-                    a.lse[((size_t)b * a.H + h) * N + row] =
+                    a.lse[((size_t)b * a.H + h) * N + r] =
                         l > 0.0f ? (sm.m[mt][hh] * a.scale_log2 + log2f(l)) * 0.69314718055994531f : -INFINITY;
             }
         }
     }
 }
 
-// Every row becomes [2, K-1, end of the full list].
-__global__ void fill_full_lists_kernel(int32_t *lists, size_t rows, int row_ints, int k_tiles, int exclusive) {
-    size_t r = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= rows) return;
-    int32_t *row = lists + r * (size_t)row_ints;
-    row[0] = 2;
-    row[1] = k_tiles - 1;
-    row[2] = exclusive ? -1 : 0;
-}
-
 // ---------------------------------------------------------------------------
-// Versions and their instantiations (only these compile).
+// Instantiations (D = 64, 96, 128; bf16 and fp16; dense and skip) and launch
 
-using V1D64 = PortableConfig<64, 128, 8, 1, true, 1>;
-using V1D96 = PortableConfig<96, 128, 8, 1, true, 1>;
-using V1D128 = PortableConfig<128, 128, 8, 1, true, 1>;
-using V2D64 = PortableConfig<64, 64, 4, 2, false, 2>;
-using V2D96 = PortableConfig<96, 64, 4, 2, false, 2>;
-using V2D128 = PortableConfig<128, 64, 4, 2, false, 2>;
-using V3D64 = PortableConfig<64, 64, 4, 2, false, 2, true, true>;
-using V3D96 = PortableConfig<96, 64, 4, 2, false, 2, true, true>;
-using V3D128 = PortableConfig<128, 64, 4, 2, false, 2, true, true>;
-using V4D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true>;
-using V4D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true>;
-using V4D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true>;
-using V5D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true, true>;
-using V5D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true, true>;
-using V5D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true>;
-using V6D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true, true, true>;
-using V6D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true, true, true>;
-using V6D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true, true>;
-using V7D64 = PortableConfig<64, 64, 4, 2, false, 2, true, false, true, true, true, true>;
-using V7D96 = PortableConfig<96, 64, 4, 2, false, 2, true, false, true, true, true, true>;
-using V7D128 = PortableConfig<128, 64, 4, 2, false, 2, true, false, true, true, true, true>;
+template <class Cfg>
+static size_t smem_bytes(int k_tiles, bool skip) {
+    if (!skip) return Cfg::KV_BYTES;
+    if (k_tiles > ComputedTile::MAX_TILE + 1 || list_scratch_bytes(k_tiles) > Cfg::KV_BYTES) return SIZE_MAX;
+    return Cfg::KV_BYTES + list_smem_bytes(Cfg::WARPS, k_tiles);
+}
 
 template <class Cfg>
 static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream) {
-    bool skip = a->read_list != nullptr;
-    size_t smem = Cfg::KV_BYTES +
-                  (skip ? list_smem_bytes(Cfg::WARPS, a->k_tiles, Cfg::SEQ_WALK, Cfg::FLAT_WRITER, Cfg::COMPACT_VISITS) : 0);
+    const bool skip = a->read_list != nullptr;
+    const size_t smem = smem_bytes<Cfg>(a->k_tiles, skip);
+    if (smem == SIZE_MAX) return cudaErrorInvalidValue;
     void (*kernel)(const ll_portable_args);
     if (a->fp16)
         kernel = skip ? portable_attention_kernel<Cfg, fp16_tag, true> : portable_attention_kernel<Cfg, fp16_tag, false>;
@@ -453,109 +316,27 @@ static cudaError_t launch_config(const ll_portable_args *a, cudaStream_t stream)
     return cudaGetLastError();
 }
 
-// Dynamic shared memory of a launch; SIZE_MAX when k_tiles is beyond what
-// the version's list buffers can index or stage.
-template <class C64, class C96, class C128>
-static size_t smem_for(int D, int k_tiles, bool skip) {
-    size_t kv = D == 64 ? C64::KV_BYTES : D == 96 ? C96::KV_BYTES : C128::KV_BYTES;
-    if (!skip) return kv;
-    if (C128::SEQ_WALK && (list_visits(k_tiles) > 0x7fff || list_scratch_bytes(k_tiles, C128::FLAT_WRITER) > kv))
-        return SIZE_MAX;
-    return kv + list_smem_bytes(C128::WARPS, k_tiles, C128::SEQ_WALK, C128::FLAT_WRITER, C128::COMPACT_VISITS);
-}
-
 }  // namespace ll
 
 using namespace ll;
 
-static int resolve_version(int version) { return version == 0 ? LL_PORTABLE_DEFAULT_VERSION : version; }
-
-const char *ll_portable_version_summary(int version) {
-    switch (resolve_version(version)) {
-    case 1: return "v1: 8 warps x 16 rows, Q in registers, Bn=128, K/V double-buffered (cp.async), 1 CTA/SM";
-    case 2: return "v2: 4 warps x 32 rows, Q from shared memory, Bn=64, K/V double-buffered, 2 CTAs/SM";
-    case 3: return "v3: v2 + O rescaled only when a row maximum moved, next tile's copies issued before the keep decision";
-    case 4: return "v4: v2 + lazy O rescale, criterion always measured in skip kernels (no runtime switch)";
-    case 5: return "v5: v4 + visiting order unrolled once into shared memory (no range walk in the loop)";
-    case 6: return "v6: v5 + every visit recorded, keep per visit, one-pass flat list writer (32 visits a round)";
-    case 7: return "v7: v6 with 5 bytes a visit (no tile sequence: tiles through the visit records), two CTAs/SM at Wan 720p";
-    }
-    return nullptr;
-}
-
-bool ll_portable_tiling(int version, int D, int *block_m, int *block_n) {
+bool ll_portable_tiling(int D, int *block_m, int *block_n) {
     if (D != 64 && D != 96 && D != 128) return false;
-    switch (resolve_version(version)) {
-    case 1: *block_m = V1D128::BM; *block_n = V1D128::BN; return true;
-    case 2: *block_m = V2D128::BM; *block_n = V2D128::BN; return true;
-    case 3: *block_m = V3D128::BM; *block_n = V3D128::BN; return true;
-    case 4: *block_m = V4D128::BM; *block_n = V4D128::BN; return true;
-    case 5: *block_m = V5D128::BM; *block_n = V5D128::BN; return true;
-    case 6: *block_m = V6D128::BM; *block_n = V6D128::BN; return true;
-    case 7: *block_m = V7D128::BM; *block_n = V7D128::BN; return true;
-    }
-    return false;
+    *block_m = PortableConfig<128>::BM;  // the same for every head dim
+    *block_n = PortableConfig<128>::BN;
+    return true;
 }
 
-size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip) {
-    switch (resolve_version(version)) {
-    case 1: return smem_for<V1D64, V1D96, V1D128>(D, k_tiles, skip);
-    case 2: return smem_for<V2D64, V2D96, V2D128>(D, k_tiles, skip);
-    case 3: return smem_for<V3D64, V3D96, V3D128>(D, k_tiles, skip);
-    case 4: return smem_for<V4D64, V4D96, V4D128>(D, k_tiles, skip);
-    case 5: return smem_for<V5D64, V5D96, V5D128>(D, k_tiles, skip);
-    case 6: return smem_for<V6D64, V6D96, V6D128>(D, k_tiles, skip);
-    case 7: return smem_for<V7D64, V7D96, V7D128>(D, k_tiles, skip);
-    }
-    return 0;
+size_t ll_portable_smem_bytes(int D, int k_tiles, bool skip) {
+    if (D == 64) return smem_bytes<PortableConfig<64>>(k_tiles, skip);
+    if (D == 96) return smem_bytes<PortableConfig<96>>(k_tiles, skip);
+    if (D == 128) return smem_bytes<PortableConfig<128>>(k_tiles, skip);
+    return SIZE_MAX;
 }
 
-cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStream_t stream) {
-    switch (resolve_version(version)) {
-    case 1:
-        if (a->D == 64) return launch_config<V1D64>(a, stream);
-        if (a->D == 96) return launch_config<V1D96>(a, stream);
-        if (a->D == 128) return launch_config<V1D128>(a, stream);
-        break;
-    case 2:
-        if (a->D == 64) return launch_config<V2D64>(a, stream);
-        if (a->D == 96) return launch_config<V2D96>(a, stream);
-        if (a->D == 128) return launch_config<V2D128>(a, stream);
-        break;
-    case 3:
-        if (a->D == 64) return launch_config<V3D64>(a, stream);
-        if (a->D == 96) return launch_config<V3D96>(a, stream);
-        if (a->D == 128) return launch_config<V3D128>(a, stream);
-        break;
-    case 4:
-        if (a->D == 64) return launch_config<V4D64>(a, stream);
-        if (a->D == 96) return launch_config<V4D96>(a, stream);
-        if (a->D == 128) return launch_config<V4D128>(a, stream);
-        break;
-    case 5:
-        if (a->D == 64) return launch_config<V5D64>(a, stream);
-        if (a->D == 96) return launch_config<V5D96>(a, stream);
-        if (a->D == 128) return launch_config<V5D128>(a, stream);
-        break;
-    case 6:
-        if (a->D == 64) return launch_config<V6D64>(a, stream);
-        if (a->D == 96) return launch_config<V6D96>(a, stream);
-        if (a->D == 128) return launch_config<V6D128>(a, stream);
-        break;
-    case 7:
-        if (a->D == 64) return launch_config<V7D64>(a, stream);
-        if (a->D == 96) return launch_config<V7D96>(a, stream);
-        if (a->D == 128) return launch_config<V7D128>(a, stream);
-        break;
-    }
+cudaError_t ll_portable_launch(const ll_portable_args *a, cudaStream_t stream) {
+    if (a->D == 64) return launch_config<PortableConfig<64>>(a, stream);
+    if (a->D == 96) return launch_config<PortableConfig<96>>(a, stream);
+    if (a->D == 128) return launch_config<PortableConfig<128>>(a, stream);
     return cudaErrorInvalidValue;
-}
-
-cudaError_t ll_fill_full_lists(int32_t *lists, size_t rows, int row_ints, int k_tiles, int exclusive,
-                               cudaStream_t stream) {
-    if (rows == 0) return cudaSuccess;
-    if (row_ints < 3 || k_tiles < 1) return cudaErrorInvalidValue;  // [2, start, end] must fit
-    unsigned blocks = (unsigned)((rows + 255) / 256);
-    fill_full_lists_kernel<<<blocks, 256, 0, stream>>>(lists, rows, row_ints, k_tiles, exclusive);
-    return cudaGetLastError();
 }

@@ -10,8 +10,8 @@
 // {code, b, h, qtile, detail} that the host reads at ll_cuda_sync.
 enum {
     LL_DEVERR_NONE = 0,
-    LL_DEVERR_READ_LIST = 1,       // a read-list row breaks the invariants (detail: its len)
-    LL_DEVERR_WRITE_OVERFLOW = 2,  // a write-list row would need more entries than a row holds (detail: entries)
+    LL_DEVERR_READ_LIST = 1,   // a read-list row breaks the invariants (detail: its len)
+    LL_DEVERR_WRITE_STAGE = 2, // the writer staged more entries than a valid read row can give (a bug; detail: entries)
 };
 enum { LL_DEVERR_WORDS = 5 };
 
@@ -22,6 +22,7 @@ struct ll_portable_args {
     float *lse;                 // [B, H, N] natural log, or NULL
     const int32_t *read_list;   // NULL: dense mode (every tile, no criterion, no list touched)
     int32_t *write_list;        // NULL: criterion not recorded
+    int *fitted_rows;           // +1 per write-list row that needed the fit rule (lib/skip_list.h), or NULL
     const uint8_t *flags;       // k_tiles key-tile flags (skip mode only) or NULL
     int *error;                 // LL_DEVERR_WORDS ints, zero when no error has been seen
     int B, N, H, D;
@@ -33,20 +34,13 @@ struct ll_portable_args {
     float threshold;            // log2 units
 };
 
-// Versions of the portable kernel, kept runnable side by side (see
-// kernels/NOTES.md for what each changed and measured). 0 picks the default.
-enum { LL_PORTABLE_DEFAULT_VERSION = 5, LL_PORTABLE_VERSIONS = 7 };
-const char *ll_portable_version_summary(int version);
-// Tile sizes of a version for head dim D; false for an unknown version or D.
-bool ll_portable_tiling(int version, int D, int *block_m, int *block_n);
+// Tile sizes for head dim D (64, 96, 128); false for another D.
+bool ll_portable_tiling(int D, int *block_m, int *block_n);
 // Dynamic shared memory a launch needs (list buffers included in skip mode);
-// SIZE_MAX when k_tiles is beyond what the version's list buffers can hold.
-size_t ll_portable_smem_bytes(int version, int D, int k_tiles, bool skip);
+// SIZE_MAX when k_tiles is beyond what the list buffers can hold.
+size_t ll_portable_smem_bytes(int D, int k_tiles, bool skip);
 // Launches on `stream`; returns the launch's error (cudaGetLastError).
-cudaError_t ll_portable_launch(int version, const ll_portable_args *a, cudaStream_t stream);
-// Every one of `rows` list rows (row_ints int32 each, row_ints >= 3) becomes the full list.
-cudaError_t ll_fill_full_lists(int32_t *lists, size_t rows, int row_ints, int k_tiles, int exclusive,
-                               cudaStream_t stream);
+cudaError_t ll_portable_launch(const ll_portable_args *a, cudaStream_t stream);
 
 // Tile maps on the GPU (kernels/tile_stats.cu): for every (b, h, qtile, ktile)
 // max_log2 = max_r max_c (s_rc - M_r) * scale * log2(e) with M_r the row's

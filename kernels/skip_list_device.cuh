@@ -1,20 +1,33 @@
-// skip_list_device.cuh: the skip list on the device. The kernels' side of
-// lib/skip_list.h:
-//   load_read_row   one read-list row copied to shared memory and checked
-//                   (a corrupt row is reported, never walked out of bounds);
-//   TileWalk        the visiting order: ranges in list order, each from
-//                   start down to ll_range_last(end), must-skip tiles passed
-//                   over (they are not computed);
-//   write_list_row  one warp replays ll_list_writer over that same order with
-//                   the keep decision of every visit, 32 visits at a time.
+// skip_list_device.cuh: the skip list on the device, the kernels' side of
+// lib/skip_list.h (layout, the two readings of `end`, the writer). Both
+// kernels touch lists only through these:
+//   report_error           the device error record the host reads at ll_cuda_sync;
+//   VisitRecord, ComputedTile, ComputedVisit
+//                          the 16-bit records kept in shared memory per visit
+//                          or per computed tile (no kernel packs bits by hand);
+//   load_read_row, ReadRow the list reader: a row copied to shared memory and
+//                          checked as ll_skip_list_check_row checks it (a
+//                          corrupt row is reported and never walked), then read
+//                          through start(r), end(r), last(r);
+//   build_computed_tiles   one warp unrolls the computed tiles of the visiting
+//                          order (the portable kernel's tile sequence);
+//   ListWriter             the list writer: ll_list_writer for one warp, 32
+//                          visits a round, and the fit rule; fed by write_row_from_ranges
+//                          (portable kernel: visits regenerated from the
+//                          ranges, a keep byte per computed tile) or
+//                          write_row_from_visits (Hopper kernel: the
+//                          producer's visit records, a keep byte per visit).
+// Visiting order: ranges in list order, each from start down to last(r)
+// (ll_range_last); must-skip tiles are visited (the writer sees them dropped)
+// but never computed.
 #pragma once
 #include <stdint.h>
 
 #include "portable_attention.h"
+#include "skip_decision.h"
+#include "skip_list.h"
 
 namespace ll {
-
-enum { TILE_FREE = 0, TILE_MUST_DO = 1, TILE_MUST_SKIP = 2 };  // lib/tile_overrides.h
 
 // Records the first device-side failure of a launch (host reads it at sync).
 __device__ __forceinline__ void report_error(int *error, int code, int b, int h, int qt, int detail) {
@@ -26,226 +39,262 @@ __device__ __forceinline__ void report_error(int *error, int code, int b, int h,
     }
 }
 
-// Copies row[1..len] into s_ranges and checks the row as
-// ll_skip_list_check_row does: len even and <= capacity (the row's entry
-// slots, k_tiles with the production layout); every range in bounds and
-// non-empty (start >= last); ranges descending, start_{i+1} <= end_i.
-// Returns the number of ranges, 0 for a bad row (then reported). Every thread
-// of the block must call it; it ends with a barrier.
+// ---------------------------------------------------------------------------
+// Records
+
+// One visit of the visiting order (Hopper producer): its key tile and whether
+// it is the last visit of its read range (the writer closes the range there).
+struct VisitRecord {
+    static constexpr int MAX_TILE = 0x7fff;
+    uint16_t bits;
+    __device__ static VisitRecord make(int tile, bool last_of_range) {
+        VisitRecord r;
+        r.bits = (uint16_t)(tile | (last_of_range ? 0x8000 : 0));
+        return r;
+    }
+    __device__ int tile() const { return bits & 0x7fff; }
+    __device__ bool last_of_range() const { return (bits >> 15) != 0; }
+};
+
+// One computed tile of the portable kernel's sequence: its key tile and
+// whether it is must-do.
+struct ComputedTile {
+    static constexpr int MAX_TILE = 0x7fff;
+    uint16_t bits;
+    __device__ static ComputedTile make(int tile, bool must_do) {
+        ComputedTile r;
+        r.bits = (uint16_t)(tile | (must_do ? 0x8000 : 0));
+        return r;
+    }
+    __device__ int tile() const { return bits & 0x7fff; }
+    __device__ bool must_do() const { return (bits >> 15) != 0; }
+};
+
+// One computed tile of the Hopper kernel: its visit (the slot of its keep
+// byte), whether it is must-do, and whether it is the partial last key tile
+// (its padding columns are masked).
+struct ComputedVisit {
+    static constexpr int MAX_VISIT = 0x3fff;
+    uint16_t bits;
+    __device__ static ComputedVisit make(int visit, bool must_do, bool partial_last) {
+        ComputedVisit r;
+        r.bits = (uint16_t)(visit | (must_do ? 0x4000 : 0) | (partial_last ? 0x8000 : 0));
+        return r;
+    }
+    __device__ int visit() const { return bits & 0x3fff; }
+    __device__ bool must_do() const { return (bits >> 14) & 1; }
+    __device__ bool partial_last() const { return (bits >> 15) != 0; }
+};
+
+// ---------------------------------------------------------------------------
+// The reader
+
+// A read-list row in shared memory: n ranges (start, end as stored), each
+// visited from start down to last(r) = ll_range_last(end).
+struct ReadRow {
+    const int32_t *ranges;  // start0, end0, start1, end1, ...
+    int n, exclusive;
+    __device__ int start(int r) const { return ranges[2 * r]; }
+    __device__ int end(int r) const { return ranges[2 * r + 1]; }
+    __device__ int last(int r) const { return ranges[2 * r + 1] + exclusive; }
+};
+
+// Copies row[1..len] into s_ranges (k_tiles ints) and checks the row exactly
+// as ll_skip_list_check_row does: 0 <= len <= k_tiles, len even; every range
+// in bounds (start <= k_tiles - 1, last >= 0) and non-empty (start >= last);
+// ranges descending and disjoint (start_i <= end_{i-1} exclusive, < end_{i-1}
+// production), so a row visits at most k_tiles tiles. A bad row is reported
+// and read as no range at all. Every thread of the block must call it; it
+// ends with a barrier.
 template <int THREADS>
-__device__ int load_read_row(const int32_t *row, int k_tiles, int capacity, int exclusive, int32_t *s_ranges,
-                             int *s_flag, int *error, int b, int h, int qt) {
+__device__ ReadRow load_read_row(const int32_t *row, int k_tiles, int exclusive, int32_t *s_ranges, int *s_flag,
+                                 int *error, int b, int h, int qt) {
     const int tid = threadIdx.x;
-    int len = row[0];
-    bool len_ok = len >= 0 && len <= capacity && len <= k_tiles + 1 && (len & 1) == 0;
+    const int len = row[0];
+    const bool len_ok = len >= 0 && len <= k_tiles && (len & 1) == 0;
     if (tid == 0) *s_flag = len_ok ? 0 : 1;
     if (len_ok)
         for (int i = tid; i < len; i += THREADS) s_ranges[i] = row[1 + i];
     __syncthreads();
     if (len_ok) {
         for (int i = tid; i < len / 2; i += THREADS) {
-            int start = s_ranges[2 * i], end = s_ranges[2 * i + 1], last = end + exclusive;
+            const int start = s_ranges[2 * i], last = s_ranges[2 * i + 1] + exclusive;
             bool ok = last >= 0 && start >= last && start <= k_tiles - 1;
-            if (i > 0) ok = ok && start <= s_ranges[2 * i - 1];
+            if (i > 0) ok = ok && start < s_ranges[2 * i - 1] + exclusive;
             if (!ok) atomicOr(s_flag, 1);
         }
     }
     __syncthreads();
-    int bad = *s_flag;
+    const int bad = *s_flag;
     if (bad && tid == 0) report_error(error, LL_DEVERR_READ_LIST, b, h, qt, len);
-    return bad ? 0 : len / 2;
+    ReadRow r;
+    r.ranges = s_ranges;
+    r.n = bad ? 0 : len / 2;
+    r.exclusive = exclusive;
+    return r;
 }
 
-// The tiles one query tile computes, in list order. Every thread walks the
-// same sequence (uniform control flow); kt < 0 once the walk is over.
-// Dense mode: one range K-1 .. 0 and no flags.
-struct TileWalk {
-    const int32_t *ranges;  // shared: start0, end0, start1, ... (NULL in dense mode)
-    const uint8_t *flags;   // shared key-tile flags or NULL
-    int nranges, exclusive;
-    int r, kt, last;        // current range, tile, and the range's last tile
-
-    __device__ void begin_dense(int k_tiles) {
-        ranges = nullptr;
-        flags = nullptr;
-        nranges = 1;
-        exclusive = 1;
-        r = 0;
-        kt = k_tiles - 1;
-        last = 0;
-    }
-    __device__ void begin(const int32_t *s_ranges, int n, int excl, const uint8_t *s_flags) {
-        ranges = s_ranges;
-        flags = s_flags;
-        nranges = n;
-        exclusive = excl;
-        r = -1;
-        kt = -1;
-        last = 0;
-        step();
-        skip_forced();
-    }
-    __device__ void next() {
-        step();
-        skip_forced();
-    }
-    __device__ void step() {
-        if (kt > last) {
-            kt--;
-        } else if (++r < nranges) {
-            kt = ranges[2 * r];
-            last = ranges[2 * r + 1] + exclusive;
-        } else {
-            kt = -1;
-        }
-    }
-    // Must-skip tiles are visited (the writer sees them as dropped) but not computed.
-    __device__ void skip_forced() {
-        while (kt >= 0 && flags && flags[kt] == TILE_MUST_SKIP) step();
-    }
-};
-
-// One warp unrolls the visiting order into seq: the computed tiles (must-skip
-// ones left out) in visit order, bit 15 set on must-do tiles. Returns their
-// number. 32 visits per round; ballot + popc give each kept visit its slot.
-// With visit_info (write_list_row_flat's input), every visit is recorded too,
-// must-skip ones included: tile | 0x8000 on the last visit of its range, and
-// visit_of[j] = the visit of the j-th computed tile; *n_visits their count.
-// seq may then be NULL: visit_of[j] gets the must-do bit (15) instead.
-__device__ inline int build_visit_seq(const int32_t *ranges, int nranges, int exclusive, const uint8_t *flags,
-                                      uint16_t *seq, uint16_t *visit_info = nullptr, uint16_t *visit_of = nullptr,
-                                      int *n_visits = nullptr) {
+// One warp writes the computed tiles of the visiting order to `tiles` (must-
+// skip tiles left out), 32 visits a round: ballot + popc give each computed
+// visit its slot. Returns their number (every lane).
+__device__ inline int build_computed_tiles(const ReadRow &row, const uint8_t *flags, ComputedTile *tiles) {
     const unsigned full = 0xffffffffu;
     const int lane = threadIdx.x & 31;
-    int count = 0, visits = 0;
-    for (int r = 0; r < nranges; r++) {
-        int start = ranges[2 * r], last = ranges[2 * r + 1] + exclusive;
-        for (int hi = start; hi >= last; hi -= 32) {
-            int kt = hi - lane;
-            bool visit = kt >= last;
-            int f = visit && flags ? flags[kt] : TILE_FREE;
-            bool computed = visit && f != TILE_MUST_SKIP;
-            unsigned mask = __ballot_sync(full, computed);
-            if (visit_info && visit) visit_info[visits + lane] = (uint16_t)(kt | (kt == last ? 0x8000 : 0));
-            if (computed) {
-                int slot = count + __popc(mask & ((1u << lane) - 1u));
-                uint16_t must_do = f == TILE_MUST_DO ? 0x8000 : 0;
-                if (seq) seq[slot] = (uint16_t)(kt | must_do);
-                // without seq, visit_of carries the must-do bit instead
-                if (visit_of) visit_of[slot] = (uint16_t)((visits + lane) | (seq ? 0 : must_do));
-            }
+    int count = 0;
+    for (int r = 0; r < row.n; r++) {
+        const int last = row.last(r);
+        for (int hi = row.start(r); hi >= last; hi -= 32) {
+            const int kt = hi - lane;
+            const bool visit = kt >= last;
+            const int flag = visit && flags ? flags[kt] : LL_TILE_FREE;
+            const bool computed = visit && flag != LL_TILE_MUST_SKIP;
+            const unsigned mask = __ballot_sync(full, computed);
+            if (computed) tiles[count + __popc(mask & ((1u << lane) - 1u))] = ComputedTile::make(kt, flag == LL_TILE_MUST_DO);
             count += __popc(mask);
-            visits += min(32, hi - last + 1);
         }
     }
-    if (n_visits && lane == 0) *n_visits = visits;
     return count;
 }
 
-// One warp writes the write-list row: ll_list_writer_tile for every visited
-// tile in order (must-skip tiles with keep = 0, computed tiles with
-// keep_seq[j] for the j-th computed tile) and ll_list_writer_range_end at the
-// end of each read range. 32 visits per round: a lane's "state before" is the
-// keep of the lane before it (lane 0: the carried state), an entry is written
-// where they differ, and ballot + popc give the entry's position.
-// Two passes: the row is written only if its entries fit (capacity entries);
-// returns the number of entries.
-template <bool WRITE>
-__device__ int list_writer_pass(const int32_t *ranges, int nranges, int exclusive, const uint8_t *flags,
-                                const uint8_t *keep_seq, int32_t *row) {
-    const unsigned full = 0xffffffffu;
-    const int lane = threadIdx.x & 31;
-    int idx = 1, computed = 0;
-    for (int r = 0; r < nranges; r++) {
-        int start = ranges[2 * r], end = ranges[2 * r + 1], last = end + exclusive;
-        int in_range = 0;
-        for (int hi = start; hi >= last; hi -= 32) {
-            int kt = hi - lane;
-            bool visit = kt >= last;
-            bool forced_off = visit && flags && flags[kt] == TILE_MUST_SKIP;
-            bool is_computed = visit && !forced_off;
-            unsigned cmask = __ballot_sync(full, is_computed);
-            int j = computed + __popc(cmask & ((1u << lane) - 1u));
-            int keep = is_computed ? keep_seq[j] : 0;
-            int before = __shfl_up_sync(full, keep, 1);
-            if (lane == 0) before = in_range;
-            bool entry = visit && keep != before;
-            unsigned emask = __ballot_sync(full, entry);
-            if (WRITE && entry) row[idx + __popc(emask & ((1u << lane) - 1u))] = kt;
-            idx += __popc(emask);
-            computed += __popc(cmask);
-            int n_visits = min(32, hi - last + 1);
-            in_range = __shfl_sync(full, keep, n_visits - 1);
-        }
-        if (in_range) {
-            if (WRITE && lane == 0) row[idx] = end;
-            idx++;
-        }
-    }
-    if (WRITE && lane == 0) row[0] = idx - 1;
-    return idx - 1;
-}
+// ---------------------------------------------------------------------------
+// The writer
 
-// Called by one whole warp. Leaves the row untouched and reports when its
-// entries would not fit the row (capacity entries), like the CPU reference.
-__device__ __forceinline__ void write_list_row(const int32_t *ranges, int nranges, int exclusive,
-                                               const uint8_t *flags, const uint8_t *keep_seq, int32_t *row,
-                                               int capacity, int *error, int b, int h, int qt) {
-    int need = list_writer_pass<false>(ranges, nranges, exclusive, flags, keep_seq, row);
-    if (need > capacity) {
-        if ((threadIdx.x & 31) == 0) report_error(error, LL_DEVERR_WRITE_OVERFLOW, b, h, qt, need);
-        return;
-    }
-    list_writer_pass<true>(ranges, nranges, exclusive, flags, keep_seq, row);
-}
+// lib/skip_list.h's ll_list_writer for one whole warp, 32 visits a round: a
+// visit's "state before" is the keep of the visit before it in its read range
+// (not kept before a range's first visit); a visit whose keep differs from it
+// writes its tile (a range opens at a kept tile, closes at a dropped one), and
+// a kept last visit of a range writes the range's stored end. Ballot + popc
+// place the entries, staged in shared memory (int16: tiles < 32768 and the
+// end -1), up to ll_list_writer_max_entries(k_tiles) of them; finish() fits
+// them to the row by the fit rule, as the CPU reference does.
+struct ListWriter {
+    int16_t *stage;
+    int stage_cap;
+    int n;                       // entries so far (every lane agrees)
+    int carry_keep, carry_last;  // the previous round's last visit
 
-// The same row from a flat record of the visits (the Hopper kernel's
-// producer writes it while it walks the ranges): vinfo[v] = tile | 0x8000 on
-// the last visit of a range, keep[v] the consumers' keep byte (0 for
-// must-skip visits; must-do tiles are forced here). One warp, one pass,
-// 32 visits a round across range boundaries: a visit emits its tile where
-// its keep differs from the visit before it in the range (0 before a range's
-// first visit), and the last visit of a range emits the range's stored end
-// when kept. Entries go to `stage` (stage_cap ints) and the row is written
-// only if they fit `capacity`, else the overflow is reported.
-__device__ inline void write_list_row_flat(const uint16_t *vinfo, const uint8_t *keep_v, int visits,
-                                           const int32_t *ranges, const uint8_t *flags, int32_t *stage, int stage_cap,
-                                           int32_t *row, int capacity, int *error, int b, int h, int qt) {
-    const unsigned full = 0xffffffffu;
-    const int lane = threadIdx.x & 31;
-    const unsigned below = (1u << lane) - 1u;
-    int idx = 0, closed = 0, carry_keep = 0, carry_last = 1;  // before visit 0 a range starts
-    for (int base = 0; base < visits; base += 32) {
-        const int v = base + lane;
-        const bool valid = v < visits;
-        const int info = valid ? vinfo[v] : 0x8000;
-        const int kt = info & 0x7fff, last = info >> 15;
-        const int keep = valid && (keep_v[v] || (flags && flags[kt] == TILE_MUST_DO));
-        int up_keep = __shfl_up_sync(full, keep, 1), up_last = __shfl_up_sync(full, last, 1);
+    __device__ void begin(int16_t *s, int cap) {
+        stage = s;
+        stage_cap = cap;
+        n = 0;
+        carry_keep = 0;
+        carry_last = 1;  // before the first visit a range starts
+    }
+
+    // Lane i holds the round's i-th visit; valid lanes come first. last: the
+    // visit ends its read range, whose stored end is `end`.
+    __device__ void round(bool valid, int kt, bool keep, bool last, int end) {
+        const unsigned full = 0xffffffffu;
+        const int lane = threadIdx.x & 31;
+        const unsigned below = (1u << lane) - 1u;
+        keep = valid && keep;
+        last = !valid || last;  // past the visits a new range would start
+        int up_keep = __shfl_up_sync(full, (int)keep, 1), up_last = __shfl_up_sync(full, (int)last, 1);
         if (lane == 0) {
             up_keep = carry_keep;
             up_last = carry_last;
         }
         const int before = up_last ? 0 : up_keep;
-        const bool opens = valid && keep != before, closes = valid && last && keep;
-        const unsigned b_open = __ballot_sync(full, opens), b_close = __ballot_sync(full, closes);
-        const unsigned b_last = __ballot_sync(full, valid && last);
-        const int pos = idx + __popc(b_open & below) + __popc(b_close & below);
-        const int r = closed + __popc(b_last & below);  // this visit's range
-        if (opens && pos < stage_cap) stage[pos] = kt;
-        if (closes && pos + opens < stage_cap) stage[pos + opens] = ranges[2 * r + 1];
-        idx += __popc(b_open) + __popc(b_close);
-        closed += __popc(b_last);
-        carry_keep = __shfl_sync(full, keep, 31);
-        carry_last = __shfl_sync(full, last, 31);
+        const bool tile_entry = valid && (int)keep != before;
+        const bool end_entry = valid && last && keep;
+        const unsigned b_tile = __ballot_sync(full, tile_entry), b_end = __ballot_sync(full, end_entry);
+        const int pos = n + __popc(b_tile & below) + __popc(b_end & below);
+        if (tile_entry && pos < stage_cap) stage[pos] = (int16_t)kt;
+        if (end_entry && pos + tile_entry < stage_cap) stage[pos + tile_entry] = (int16_t)end;
+        n += __popc(b_tile) + __popc(b_end);
+        carry_keep = __shfl_sync(full, (int)keep, 31);
+        carry_last = __shfl_sync(full, (int)last, 31);
     }
-    if (idx > capacity || idx > stage_cap) {
-        if (lane == 0) report_error(error, LL_DEVERR_WRITE_OVERFLOW, b, h, qt, idx);
-        return;
+
+    // Fits the staged entries to the row by the fit rule (lib/skip_list.h,
+    // ll_list_fit: while they exceed k_tiles, the boundary between ranges i
+    // and i+1 with the smallest gap stage[2i+1] - stage[2i+2], the first of
+    // equal ones, is removed) and writes [len, entries] to the row. Removing
+    // a boundary leaves every other gap as it was, so the merges are the m
+    // smallest (gap, index) pairs: one warp arg-min per merge (m is 1 in the
+    // cases seen), removed entries marked, then compacted into the row.
+    // Counts the row in *fitted_rows when it needed the rule; reports a
+    // stage overflow (impossible for a checked read row) and writes nothing.
+    __device__ void finish(int32_t *row, int k_tiles, int *fitted_rows, int *error, int b, int h, int qt) {
+        const unsigned full = 0xffffffffu;
+        const int lane = threadIdx.x & 31;
+        const unsigned below = (1u << lane) - 1u;
+        const int16_t REMOVED = INT16_MIN;  // entries are tiles >= -1
+        if (n > stage_cap) {
+            if (lane == 0) report_error(error, LL_DEVERR_WRITE_STAGE, b, h, qt, n);
+            return;
+        }
+        __syncwarp();
+        const int merges = n > k_tiles ? (n - (k_tiles & ~1)) / 2 : 0;
+        for (int m = 0; m < merges; m++) {
+            // key: gap (< 2^15) above the boundary's index (< 2^15): the smallest gap, then the first
+            unsigned best = 0xffffffffu;
+            for (int i = lane; i + 1 < n / 2; i += 32)
+                if (stage[2 * i + 1] != REMOVED)
+                    best = min(best, ((unsigned)(stage[2 * i + 1] - stage[2 * i + 2]) << 16) | (unsigned)i);
+            best = __reduce_min_sync(full, best);
+            if (lane == 0) {
+                const int i = (int)(best & 0xffffu);
+                stage[2 * i + 1] = REMOVED;
+                stage[2 * i + 2] = REMOVED;
+            }
+            __syncwarp();
+        }
+        int len = 0;
+        for (int base = 0; base < n; base += 32) {
+            const int i = base + lane;
+            const int16_t e = i < n ? stage[i] : REMOVED;
+            const unsigned kept = __ballot_sync(full, e != REMOVED);
+            if (e != REMOVED) row[1 + len + __popc(kept & below)] = e;
+            len += __popc(kept);
+        }
+        if (lane == 0) {
+            row[0] = len;
+            if (merges > 0 && fitted_rows) atomicAdd(fitted_rows, 1);
+        }
     }
-    __syncwarp();
-    for (int i = lane; i < idx; i += 32) row[1 + i] = stage[i];
-    if (lane == 0) row[0] = idx;
+};
+
+// Portable kernel: one warp replays the visiting order from the read ranges;
+// keep_of_computed[j] is the decision of the j-th computed tile (must-skip
+// visits are dropped).
+__device__ inline void write_row_from_ranges(const ReadRow &row, const uint8_t *flags, const uint8_t *keep_of_computed,
+                                             ListWriter &w) {
+    const unsigned full = 0xffffffffu;
+    const int lane = threadIdx.x & 31;
+    int computed = 0;
+    for (int r = 0; r < row.n; r++) {
+        const int last = row.last(r);
+        for (int hi = row.start(r); hi >= last; hi -= 32) {
+            const int kt = hi - lane;
+            const bool visit = kt >= last;
+            const bool is_computed = visit && !(flags && flags[kt] == LL_TILE_MUST_SKIP);
+            const unsigned cmask = __ballot_sync(full, is_computed);
+            const int j = computed + __popc(cmask & ((1u << lane) - 1u));
+            w.round(visit, kt, is_computed && keep_of_computed[j], kt == last, row.end(r));
+            computed += __popc(cmask);
+        }
+    }
+}
+
+// Hopper kernel: one warp replays the producer's visit records, 32 a round
+// across range boundaries; keep_of_visit[v] is visit v's decision (0 for
+// must-skip visits).
+__device__ inline void write_row_from_visits(const VisitRecord *visits, const uint8_t *keep_of_visit, int n_visits,
+                                             const ReadRow &row, ListWriter &w) {
+    const unsigned full = 0xffffffffu;
+    const int lane = threadIdx.x & 31;
+    int ranges_done = 0;
+    for (int base = 0; base < n_visits; base += 32) {
+        const int v = base + lane;
+        const bool valid = v < n_visits;
+        const VisitRecord rec = valid ? visits[v] : VisitRecord::make(0, true);
+        const bool last = valid && rec.last_of_range();
+        const unsigned b_last = __ballot_sync(full, last);
+        const int r = ranges_done + __popc(b_last & ((1u << lane) - 1u));  // this visit's read range
+        w.round(valid, rec.tile(), valid && keep_of_visit[v], last, last ? row.end(r) : 0);
+        ranges_done += __popc(b_last);
+    }
 }
 
 }  // namespace ll

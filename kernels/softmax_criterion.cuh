@@ -1,10 +1,11 @@
 // softmax_criterion.cuh: the online softmax of one warp's query rows, in
 // log2 units (scale * log2(e) folded into one FMA before exp2), and the
-// QK-skip criterion measured on the way:
-//     crit = max over the warp's valid rows r of (s_r - m_r) * scale * log2(e)
+// QK-skip criterion measured on the way (lib/skip_decision.h defines it):
+//     crit = max over the rows r of (s_r - m_r) * scale * log2(e)
 // with s_r the tile's row maximum of the raw scores and m_r the running row
-// maximum BEFORE the tile (+inf on the first tile, where m_r = -inf). The
-// arithmetic is the CPU reference's fp32 mode, step for step.
+// maximum BEFORE the tile (+inf on the first tile, where m_r = -inf), the
+// maximum taken with ll_crit_max (NaN propagates). The arithmetic is the CPU
+// reference's fp32 mode, step for step.
 //
 // Register layout (mma C fragments): a warp owns MT blocks of 16 rows; a
 // thread holds rows g and g+8 of each block (g = lane / 4), and in every
@@ -14,6 +15,7 @@
 #include <math.h>
 
 #include "mma_sm80.cuh"
+#include "skip_decision.h"
 
 namespace ll {
 
@@ -30,6 +32,13 @@ __device__ __forceinline__ float warp_max_over_quads(float x) {
     x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
     x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
     return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+}
+// The criterion's maximum over the 8 quads of a warp: ll_crit_max, so a NaN
+// row term is not dropped as fmaxf would drop it.
+__device__ __forceinline__ float warp_crit_max(float x) {
+    x = ll_crit_max(x, __shfl_xor_sync(0xffffffffu, x, 4));
+    x = ll_crit_max(x, __shfl_xor_sync(0xffffffffu, x, 8));
+    return ll_crit_max(x, __shfl_xor_sync(0xffffffffu, x, 16));
 }
 
 // Columns at or past `valid_cols` (the partial last key tile) become -inf.
@@ -64,26 +73,27 @@ struct OnlineSoftmax {
     // relative to the new running maximum, rescales the output accumulator o
     // and the row sums. Returns this warp's criterion when MEASURE (rows at
     // or past valid_rows, counted from the warp's first row, are excluded),
-    // -inf otherwise. LAZY: o and l are rescaled only when some row maximum
-    // of the warp moved; otherwise every factor is exactly 1, so the result
-    // is bit-identical. The steps are also callable one by one, so that a
+    // -inf otherwise. The steps are also callable one by one, so that a
     // kernel whose P V runs asynchronously can rescale o once it has landed.
-    template <bool MEASURE, bool LAZY>
+    template <bool MEASURE>
     __device__ float update(float (&s)[MT][NT][4], float (&o)[MT][DT][4], float scale_log2, int valid_rows) {
         float alpha[MT][2];
         float crit;
-        bool rescale = new_maximum<MEASURE, LAZY>(s, scale_log2, valid_rows, alpha, crit);
+        bool rescale = new_maximum<MEASURE>(s, scale_log2, valid_rows, alpha, crit);
+        if (MEASURE) crit = warp_crit_max(crit);
         if (rescale) rescale_output(o, alpha);
         exponentiate(s, scale_log2);
         return crit;
     }
 
     // Step 1: the tile's row maxima; moves m to the new running maximum and
-    // scales l. Returns whether o must be rescaled by alpha (always when
-    // !LAZY); crit as update() returns it, or with !WARP_MAX this thread's
-    // rows' part of it (the warp's criterion is their maximum, so "the warp
-    // needs the tile" is __any_sync(crit > threshold)).
-    template <bool MEASURE, bool LAZY, bool WARP_MAX = true>
+    // scales l. crit: with MEASURE, this thread's rows' part of the criterion
+    // (the warp's is their ll_crit_max, warp_crit_max; "the warp's rows are
+    // negligible" is __all_sync of ll_crit_negligible over the parts), else
+    // -inf. Returns whether o must be rescaled by alpha: only when some row
+    // maximum of the warp moved; otherwise every factor would be exactly 1, so
+    // skipping the rescale changes no bit.
+    template <bool MEASURE>
     __device__ bool new_maximum(const float (&s)[MT][NT][4], float scale_log2, int valid_rows, float (&alpha)[MT][2],
                                 float &crit) {
         const int g = (threadIdx.x & 31) >> 2;
@@ -103,11 +113,10 @@ struct OnlineSoftmax {
                 m_new[mt][hh] = fmaxf(m_old, tile_max);
                 moved |= m_new[mt][hh] != m_old;
                 if (MEASURE && mt * 16 + hh * 8 + g < valid_rows)
-                    crit = fmaxf(crit, (tile_max - m_old) * scale_log2);
+                    crit = ll_crit_max(crit, (tile_max - m_old) * scale_log2);
             }
         }
-        if (MEASURE && WARP_MAX) crit = warp_max_over_quads(crit);
-        bool rescale = !LAZY || __any_sync(0xffffffffu, moved);
+        bool rescale = __any_sync(0xffffffffu, moved);
         if (rescale) {
 #pragma unroll
             for (int mt = 0; mt < MT; mt++)

@@ -27,6 +27,7 @@ struct ll_backend {
     uint16_t *dq, *dk, *dv, *dout;
     int32_t *dread, *dwrite;
     uint8_t *dflags;
+    int *dfitted;  // the kernel's count of write-list rows that needed the fit rule
     uint16_t *o16, *ref16;
     int out_on_host;  // o16 holds the last call's output
     ll_gpu_timer *timer;
@@ -87,6 +88,7 @@ static ll_status create_cuda(const ll_backend_options *o, ll_backend *b, ll_erro
     LL_TRY(ll_cuda_malloc((void **)&b->dread, b->list_bytes, err));
     LL_TRY(ll_cuda_malloc((void **)&b->dwrite, b->list_bytes, err));
     LL_TRY(ll_cuda_malloc((void **)&b->dflags, (size_t)b->k_tiles, err));
+    LL_TRY(ll_cuda_malloc((void **)&b->dfitted, sizeof(int), err));
     b->o16 = malloc(bytes);
     b->ref16 = malloc(bytes);
     if (!b->o16 || !b->ref16) return ll_fail(err, LL_ERR_NOMEM, "CUDA backend: out of host memory for outputs");
@@ -136,6 +138,7 @@ void ll_backend_destroy(ll_backend *b) {
         ll_cuda_free(b->dread);
         ll_cuda_free(b->dwrite);
         ll_cuda_free(b->dflags);
+        ll_cuda_free(b->dfitted);
         if (b->timer) ll_gpu_timer_destroy(b->timer);
         if (b->counters) ll_gpu_counters_destroy(b->counters);
     }
@@ -233,6 +236,7 @@ static ll_status forward_cuda(ll_backend *b, const ll_attn_params *p, const ll_s
                               ll_backend_timing *t, ll_error *err) {
     if (read) LL_TRY(ll_cuda_upload(b->dread, read->data, b->list_bytes, err));
     if (p->key_tile_flags) LL_TRY(ll_cuda_upload(b->dflags, p->key_tile_flags, (size_t)b->k_tiles, err));
+    if (write) LL_TRY(ll_cuda_memset(b->dfitted, 0, sizeof(int), err));
     ll_attn_params pp = *p;
     pp.key_tile_flags = NULL;  // host bytes; the device copy travels in the args
     ll_cuda_args a = {
@@ -240,6 +244,7 @@ static ll_status forward_cuda(ll_backend *b, const ll_attn_params *p, const ll_s
         .read_list = read ? b->dread : NULL, .write_list = write ? b->dwrite : NULL,
         .key_tile_flags = p->key_tile_flags ? b->dflags : NULL,
         .encoding = read ? read->encoding : LL_END_EXCLUSIVE,
+        .fitted_rows = write ? b->dfitted : NULL,
     };
     LL_TRY(ll_gpu_timer_begin(b->timer, err));
     ll_status s = ll_cuda_forward(b->variant, &pp, &a, err);
@@ -250,7 +255,9 @@ static ll_status forward_cuda(ll_backend *b, const ll_attn_params *p, const ll_s
     if (s != LL_OK) return s;
     if (s2 != LL_OK) return ll_fail(err, s2, "%s", e2.msg);
     LL_TRY(ll_cuda_sync(err));
+    t->fitted_rows = 0;
     if (write) LL_TRY(ll_cuda_download(write->data, b->dwrite, b->list_bytes, err));
+    if (write) LL_TRY(ll_cuda_download(&t->fitted_rows, b->dfitted, sizeof(int), err));
     b->out_on_host = 0;
     t->ms = ms;
     t->n_kernels = n;
@@ -263,7 +270,7 @@ ll_status ll_backend_forward(ll_backend *b, const ll_attn_params *p, const ll_sk
     if (b->kind == LL_BACKEND_CUDA) return forward_cuda(b, p, read, write, t, err);
     ll_reference_options opt = {.use_fp64 = 0, .n_threads = b->n_threads, .check_inputs = 0};
     double t0 = ll_now_seconds();
-    LL_TRY(ll_reference_forward(p, &opt, b->hq, b->hk, b->hv, read, write, b->o32, NULL, NULL, err));
+    LL_TRY(ll_reference_forward(p, &opt, b->hq, b->hk, b->hv, read, write, b->o32, NULL, NULL, &t->fitted_rows, err));
     t->ms = (ll_now_seconds() - t0) * 1e3;
     t->n_kernels = 0;
     return LL_OK;

@@ -36,8 +36,9 @@ typedef struct {
 } ll_backend_options;
 
 typedef struct {
-    double ms;      // CUPTI kernel time (GPU) or wall time (CPU), milliseconds
-    int n_kernels;  // kernels summed (GPU); 0 on the CPU
+    double ms;        // CUPTI kernel time (GPU) or wall time (CPU), milliseconds
+    int n_kernels;    // kernels summed (GPU); 0 on the CPU
+    int fitted_rows;  // write-list rows that needed the fit rule (lib/skip_list.h); 0 without a write list
 } ll_backend_timing;
 
 typedef struct ll_backend ll_backend;

@@ -8,7 +8,6 @@
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hopper_attention.h"
@@ -106,53 +105,15 @@ ll_status ll_cuda_environment_get(ll_cuda_environment *out, ll_error *err) {
 }
 
 // ---------------------------------------------------------------------------
-// Kernel versions and variants
+// Kernel variants
 
-static int g_version = -1;         // -1: not chosen yet (LITELAB_PORTABLE_VERSION, else default)
-static int g_hopper_version = -1;  // -1: not chosen yet (LITELAB_HOPPER_VERSION, else default)
-
-static int version_from_env(const char *name, int versions, int fallback) {
-    const char *env = getenv(name);
-    int v = env ? atoi(env) : 0;
-    return (v >= 1 && v <= versions) ? v : fallback;
-}
-
-int ll_cuda_portable_version(void) {
-    if (g_version < 0)
-        g_version = version_from_env("LITELAB_PORTABLE_VERSION", LL_PORTABLE_VERSIONS, LL_PORTABLE_DEFAULT_VERSION);
-    return g_version;
-}
-
-ll_status ll_cuda_select_portable_version(int version, ll_error *err) {
-    if (version < 0 || version > LL_PORTABLE_VERSIONS)
-        return ll_fail(err, LL_ERR_INVALID, "portable kernel version %d does not exist (1..%d, 0 = default %d)", version,
-                       LL_PORTABLE_VERSIONS, LL_PORTABLE_DEFAULT_VERSION);
-    g_version = version == 0 ? LL_PORTABLE_DEFAULT_VERSION : version;
-    return LL_OK;
-}
-
-const char *ll_cuda_portable_version_summary(int version) {
-    if (version < 0 || version > LL_PORTABLE_VERSIONS) return NULL;
-    return ll_portable_version_summary(version);
-}
-
-int ll_cuda_hopper_version(void) {
-    if (g_hopper_version < 0)
-        g_hopper_version = version_from_env("LITELAB_HOPPER_VERSION", LL_HOPPER_VERSIONS, LL_HOPPER_DEFAULT_VERSION);
-    return g_hopper_version;
-}
-
-ll_status ll_cuda_select_hopper_version(int version, ll_error *err) {
-    if (version < 0 || version > LL_HOPPER_VERSIONS)
-        return ll_fail(err, LL_ERR_INVALID, "hopper kernel version %d does not exist (1..%d, 0 = default %d)", version,
-                       LL_HOPPER_VERSIONS, LL_HOPPER_DEFAULT_VERSION);
-    g_hopper_version = version == 0 ? LL_HOPPER_DEFAULT_VERSION : version;
-    return LL_OK;
-}
-
-const char *ll_cuda_hopper_version_summary(int version) {
-    if (version < 0 || version > LL_HOPPER_VERSIONS) return NULL;
-    return ll_hopper_version_summary(version);
+const char *ll_cuda_kernel_name(ll_kernel_variant v) {
+    switch (v) {
+    case LL_KERNEL_PORTABLE: return "portable_v5";  // kernels/portable_attention.cu
+    case LL_KERNEL_HOPPER: return "hopper_v5";      // kernels/hopper_attention.cu
+    case LL_KERNEL_AUTO: break;
+    }
+    return NULL;
 }
 
 // auto: the Hopper kernel on an sm_90 GPU for the head dims it is built for,
@@ -186,14 +147,9 @@ ll_status ll_cuda_pick(const ll_shape *shape, ll_kernel_variant want, ll_kernel_
     LL_TRY(ll_shape_validate(shape, "CUDA attention", err));
     LL_TRY(resolve_variant(want, shape->D, got, err));
     int bm = 0, bn = 0;
-    if (*got == LL_KERNEL_HOPPER) {
-        if (!ll_hopper_tiling(ll_cuda_hopper_version(), shape->D, &bm, &bn))
-            return ll_fail(err, LL_ERR_INTERNAL, "hopper kernel version %d has no tiling for D=%d",
-                           ll_cuda_hopper_version(), shape->D);
-    } else if (!ll_portable_tiling(ll_cuda_portable_version(), shape->D, &bm, &bn)) {
-        return ll_fail(err, LL_ERR_INTERNAL, "portable kernel version %d has no tiling for D=%d",
-                       ll_cuda_portable_version(), shape->D);
-    }
+    if (!(*got == LL_KERNEL_HOPPER ? ll_hopper_tiling(shape->D, &bm, &bn) : ll_portable_tiling(shape->D, &bm, &bn)))
+        return ll_fail(err, LL_ERR_INTERNAL, "the %s kernel has no tiling for D=%d", ll_kernel_variant_name(*got),
+                       shape->D);
     tiling->block_m = bm;
     tiling->block_n = bn;
     return LL_OK;
@@ -247,7 +203,7 @@ ll_status ll_cuda_memset(void *dst, int byte, size_t bytes, ll_error *err) {
 }
 
 // The kernels' device-side error record (read list rows that break the
-// invariants, write-list rows that do not fit), one per process.
+// invariants), one per process.
 static int *g_dev_error = NULL;
 
 static ll_status dev_error_buffer(int **out, ll_error *err) {
@@ -272,10 +228,10 @@ ll_status ll_cuda_sync(ll_error *err) {
                        "read list: row (b=%d, h=%d, qtile=%d) breaks the list invariants (len=%d; lengths even and "
                        "<= k_tiles, ranges in bounds, non-empty, descending); the kernel computed nothing for it",
                        e[1], e[2], e[3], e[4]);
-    if (e[0] == LL_DEVERR_WRITE_OVERFLOW)
-        return ll_fail(err, LL_ERR_INVALID,
-                       "write list: row (b=%d, h=%d, qtile=%d) needs %d entries but a row holds k_tiles; its ranges "
-                       "alternate with single dropped tiles and do not fit the layout (row left unwritten)",
+    if (e[0] == LL_DEVERR_WRITE_STAGE)
+        return ll_fail(err, LL_ERR_INTERNAL,
+                       "write list: row (b=%d, h=%d, qtile=%d): the kernel's writer staged %d entries, more than a "
+                       "checked read row can give (row left unwritten)",
                        e[1], e[2], e[3], e[4]);
     return ll_fail(err, LL_ERR_INTERNAL, "kernel reported unknown device error code %d", e[0]);
 }
@@ -334,7 +290,6 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     LL_TRY(resolve_variant(variant, p->shape.D, &got, err));  // after the probe: knows the GPU now
     const ll_shape *s = &p->shape;
     const bool hopper = got == LL_KERNEL_HOPPER;
-    int version = hopper ? ll_cuda_hopper_version() : ll_cuda_portable_version();
     ll_portable_args k;
     memset(&k, 0, sizeof k);
     k.q = a->q;
@@ -344,6 +299,7 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     k.lse = a->lse;
     k.read_list = a->read_list;
     k.write_list = a->write_list;
+    k.fitted_rows = a->write_list ? a->fitted_rows : NULL;
     k.flags = a->read_list ? a->key_tile_flags : NULL;  // dense mode computes every tile, as the reference
     k.B = s->B;
     k.N = s->N;
@@ -362,16 +318,15 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     LL_TRY(dev_error_buffer(&k.error, err));
 
     const bool skip = a->read_list != NULL;
-    size_t smem = hopper ? ll_hopper_smem_bytes(version, s->D, k.k_tiles, skip)
-                         : ll_portable_smem_bytes(version, s->D, k.k_tiles, skip);
+    size_t smem = hopper ? ll_hopper_smem_bytes(s->D, k.k_tiles, skip) : ll_portable_smem_bytes(s->D, k.k_tiles, skip);
     int dev = 0, smem_max = 0;
     CUDA_TRY(err, cudaGetDevice(&dev));
     CUDA_TRY(err, cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
     if (smem == SIZE_MAX)
         return ll_fail(err, LL_ERR_INVALID,
-                       "CUDA attention: N=%d (%d key tiles) is beyond what %s kernel v%d's list buffers can "
-                       "index (32767 key tiles)",
-                       s->N, k.k_tiles, ll_kernel_variant_name(got), version);
+                       "CUDA attention: N=%d (%d key tiles) is beyond what the %s kernel's list buffers can hold "
+                       "(dense mode has no such limit)",
+                       s->N, k.k_tiles, ll_kernel_variant_name(got));
     if (smem > (size_t)smem_max)
         return ll_fail(err, LL_ERR_INVALID,
                        "CUDA attention: N=%d (%d key tiles) needs %zu bytes of shared memory per block with the "
@@ -379,11 +334,11 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
                        s->N, k.k_tiles, smem, ll_kernel_variant_name(got), smem_max);
     if (hopper) {
         const char *what = NULL;
-        cudaError_t e = ll_hopper_launch(version, &k, 0, &what);
+        cudaError_t e = ll_hopper_launch(&k, 0, &what);
         if (e != cudaSuccess) return cuda_fail(err, e, __FILE__, __LINE__, what ? what : "ll_hopper_launch");
         return LL_OK;
     }
-    CUDA_TRY(err, ll_portable_launch(version, &k, 0));
+    CUDA_TRY(err, ll_portable_launch(&k, 0));
     return LL_OK;
 }
 
@@ -489,183 +444,4 @@ ll_status ll_cuda_mma_peak(double *tflops, ll_error *err) {
     if (stop) cudaEventDestroy(stop);
     cudaFree(sink);
     return st;
-}
-
-// ---------------------------------------------------------------------------
-// The context: per-layer double-buffered lists on the device
-
-struct ll_cuda_ctx {
-    ll_shape shape;
-    ll_tiling tiling;
-    ll_kernel_variant variant;
-    ll_list_encoding encoding;
-    int n_layers, q_tiles, k_tiles, enabled;
-    float threshold;
-    size_t list_ints;  // int32 per list: B*H*q_tiles rows of k_tiles + 1
-    int32_t *lists;    // device: 2 * n_layers lists, layer l owns lists 2l and 2l+1
-    int *read_index;   // host, per layer: which of its pair is read next
-    uint8_t *flags;    // device key-tile flags, or NULL
-    ll_status sticky;  // a failed reset, reported by the next call
-    ll_error sticky_err;
-};
-
-static int32_t *ctx_list(ll_cuda_ctx *c, int index) { return c->lists + (size_t)index * c->list_ints; }
-
-static ll_status check_threshold(float threshold, ll_error *err) {
-    if (isnan(threshold) || threshold > 0)
-        return ll_fail(err, LL_ERR_INVALID, "threshold %g must be <= 0 and not NaN (log2 units; -inf marks nothing)",
-                       (double)threshold);
-    return LL_OK;
-}
-
-ll_status ll_cuda_ctx_create(ll_cuda_ctx **out, const ll_shape *shape, int n_layers, ll_kernel_variant want,
-                             ll_list_encoding enc, float threshold, int enabled, ll_error *err) {
-    if (!out || !shape) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_ctx_create: NULL argument");
-    *out = NULL;
-    if (n_layers < 1) return ll_fail(err, LL_ERR_INVALID, "CUDA context: n_layers=%d must be >= 1", n_layers);
-    if (enc != LL_END_EXCLUSIVE && enc != LL_END_INCLUSIVE_PRODUCTION)
-        return ll_fail(err, LL_ERR_INVALID, "CUDA context: unknown list encoding code %d", (int)enc);
-    LL_TRY(check_threshold(threshold, err));
-    ll_cuda_ctx *c = (ll_cuda_ctx *)calloc(1, sizeof *c);
-    if (!c) return ll_fail(err, LL_ERR_NOMEM, "CUDA context: out of host memory");
-    ll_status st = ll_cuda_pick(shape, want, &c->variant, &c->tiling, err);
-    if (st != LL_OK) {
-        free(c);
-        return st;
-    }
-    c->shape = *shape;
-    c->encoding = enc;
-    c->n_layers = n_layers;
-    c->threshold = threshold;
-    c->enabled = enabled != 0;
-    c->q_tiles = ll_q_tiles(shape, &c->tiling);
-    c->k_tiles = ll_k_tiles(shape, &c->tiling);
-    c->list_ints = (size_t)shape->B * shape->H * c->q_tiles * (size_t)ll_skip_list_row_len(c->k_tiles);
-    if (ll_skip_list_row_len(c->k_tiles) < 3) {
-        ll_status bad = ll_fail(err, LL_ERR_INVALID,
-                                "CUDA context: N=%d gives %d key tile(s) of %d; a list row of %d ints cannot hold "
-                                "the full list [2, start, end] (skip_list.h layout)",
-                                shape->N, c->k_tiles, c->tiling.block_n, ll_skip_list_row_len(c->k_tiles));
-        free(c);
-        return bad;
-    }
-    c->read_index = (int *)calloc((size_t)n_layers, sizeof(int));
-    if (!c->read_index) {
-        free(c);
-        return ll_fail(err, LL_ERR_NOMEM, "CUDA context: out of host memory");
-    }
-    st = ll_cuda_malloc((void **)&c->lists, sizeof(int32_t) * c->list_ints * 2 * (size_t)n_layers, err);
-    if (st != LL_OK) {
-        ll_cuda_ctx_destroy(c);
-        return st;
-    }
-    ll_cuda_ctx_reset(c);
-    if (c->sticky != LL_OK) {
-        if (err) *err = c->sticky_err;
-        st = c->sticky;
-        ll_cuda_ctx_destroy(c);
-        return st;
-    }
-    *out = c;
-    return LL_OK;
-}
-
-void ll_cuda_ctx_destroy(ll_cuda_ctx *ctx) {
-    if (!ctx) return;
-    ll_cuda_free(ctx->lists);
-    ll_cuda_free(ctx->flags);
-    free(ctx->read_index);
-    free(ctx);
-}
-
-void ll_cuda_ctx_reset(ll_cuda_ctx *ctx) {
-    if (!ctx) return;
-    for (int l = 0; l < ctx->n_layers; l++) ctx->read_index[l] = 0;
-    size_t rows = (size_t)ctx->shape.B * ctx->shape.H * ctx->q_tiles * 2 * (size_t)ctx->n_layers;
-    cudaError_t e = ll_fill_full_lists(ctx->lists, rows, ll_skip_list_row_len(ctx->k_tiles), ctx->k_tiles,
-                                       ctx->encoding == LL_END_EXCLUSIVE, 0);
-    if (e != cudaSuccess) {
-        ctx->sticky = cuda_fail(&ctx->sticky_err, e, __FILE__, __LINE__, "ll_fill_full_lists");
-    } else {
-        ctx->sticky = LL_OK;
-    }
-}
-
-ll_status ll_cuda_ctx_set_threshold(ll_cuda_ctx *ctx, float threshold, ll_error *err) {
-    if (!ctx) return ll_fail(err, LL_ERR_INVALID, "CUDA context: NULL");
-    LL_TRY(check_threshold(threshold, err));
-    ctx->threshold = threshold;
-    return LL_OK;
-}
-
-void ll_cuda_ctx_enable(ll_cuda_ctx *ctx, int enabled) {
-    if (ctx) ctx->enabled = enabled != 0;
-}
-
-ll_tiling ll_cuda_ctx_tiling(const ll_cuda_ctx *ctx) { return ctx->tiling; }
-ll_kernel_variant ll_cuda_ctx_variant(const ll_cuda_ctx *ctx) { return ctx->variant; }
-
-ll_status ll_cuda_ctx_set_key_tile_flags(ll_cuda_ctx *ctx, const uint8_t *flags, ll_error *err) {
-    if (!ctx) return ll_fail(err, LL_ERR_INVALID, "CUDA context: NULL");
-    if (!flags) {
-        ll_cuda_free(ctx->flags);
-        ctx->flags = NULL;
-        return LL_OK;
-    }
-    for (int kt = 0; kt < ctx->k_tiles; kt++)
-        if (flags[kt] > LL_TILE_MUST_SKIP)
-            return ll_fail(err, LL_ERR_INVALID, "CUDA context: key_tile_flags[%d] = %d is not a tile flag", kt, flags[kt]);
-    if (!ctx->flags) LL_TRY(ll_cuda_malloc((void **)&ctx->flags, (size_t)ctx->k_tiles, err));
-    return ll_cuda_upload(ctx->flags, flags, (size_t)ctx->k_tiles, err);
-}
-
-ll_status ll_cuda_ctx_forward(ll_cuda_ctx *ctx, int layer, const uint16_t *q, const uint16_t *k, const uint16_t *v,
-                              uint16_t *o, float *lse, float softmax_scale, ll_error *err) {
-    if (!ctx) return ll_fail(err, LL_ERR_INVALID, "CUDA context: NULL");
-    if (ctx->sticky != LL_OK) {
-        if (err) *err = ctx->sticky_err;
-        return ctx->sticky;
-    }
-    if (layer < 0 || layer >= ctx->n_layers)
-        return ll_fail(err, LL_ERR_INVALID, "CUDA context: layer %d out of range (0..%d)", layer, ctx->n_layers - 1);
-    ll_attn_params p;
-    memset(&p, 0, sizeof p);
-    p.shape = ctx->shape;
-    p.tiling = ctx->tiling;
-    p.softmax_scale = softmax_scale;
-    p.threshold = ctx->threshold;
-    ll_cuda_args a;
-    memset(&a, 0, sizeof a);
-    a.q = q;
-    a.k = k;
-    a.v = v;
-    a.o = o;
-    a.lse = lse;
-    a.encoding = ctx->encoding;
-    if (ctx->enabled) {
-        int r = ctx->read_index[layer];
-        a.read_list = ctx_list(ctx, 2 * layer + r);
-        a.write_list = ctx_list(ctx, 2 * layer + (1 - r));
-        a.key_tile_flags = ctx->flags;
-    }
-    LL_TRY(ll_cuda_forward(ctx->variant, &p, &a, err));
-    if (ctx->enabled) ctx->read_index[layer] ^= 1;
-    return LL_OK;
-}
-
-ll_status ll_cuda_ctx_read_list(ll_cuda_ctx *ctx, int layer, ll_skip_list *dst, ll_error *err) {
-    if (!ctx || !dst || !dst->data) return ll_fail(err, LL_ERR_INVALID, "ll_cuda_ctx_read_list: NULL argument");
-    if (layer < 0 || layer >= ctx->n_layers)
-        return ll_fail(err, LL_ERR_INVALID, "CUDA context: layer %d out of range (0..%d)", layer, ctx->n_layers - 1);
-    if (dst->B != ctx->shape.B || dst->H != ctx->shape.H || dst->q_tiles != ctx->q_tiles ||
-        dst->k_tiles != ctx->k_tiles)
-        return ll_fail(err, LL_ERR_INVALID,
-                       "CUDA context: destination list B=%d H=%d q_tiles=%d k_tiles=%d does not match the context's "
-                       "B=%d H=%d q_tiles=%d k_tiles=%d",
-                       dst->B, dst->H, dst->q_tiles, dst->k_tiles, ctx->shape.B, ctx->shape.H, ctx->q_tiles,
-                       ctx->k_tiles);
-    dst->encoding = ctx->encoding;
-    LL_TRY(ll_cuda_sync(err));
-    return ll_cuda_download(dst->data, ctx_list(ctx, 2 * layer + ctx->read_index[layer]),
-                            sizeof(int32_t) * ctx->list_ints, err);
 }

@@ -57,7 +57,10 @@ ll_status ll_cuda_sync(ll_error *err);
 // out as ll_skip_list (NULL read_list = dense mode: no list touched, write_list
 // must be NULL); key_tile_flags: device bytes from ll_key_tile_flags or NULL
 // (skip mode only: dense mode computes every tile, like the reference;
-// p->key_tile_flags, a host pointer, is not read here).
+// p->key_tile_flags, a host pointer, is not read here); fitted_rows: a
+// device int the kernel adds 1 to for every write-list row that needed the
+// fit rule (lib/skip_list.h; the caller zeroes it and reads it after
+// ll_cuda_sync), or NULL. A write never fails for lack of room.
 // p->tiling must be the tiling ll_cuda_pick returned for `variant`.
 // The call is asynchronous on the default stream; errors of the launch are
 // checked at once, errors of the execution at the next ll_cuda_sync.
@@ -69,45 +72,15 @@ typedef struct {
     int32_t *write_list;
     const uint8_t *key_tile_flags;
     ll_list_encoding encoding;
+    int *fitted_rows;
 } ll_cuda_args;
 ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, const ll_cuda_args *a, ll_error *err);
 
-// ---------------------------------------------------------------------------
-// The context: like the production Python class, it owns per-layer
-// double-buffered skip lists on the device (step t reads A, writes B; t+1
-// reads B, writes A), with reset, threshold and enable/disable.
-typedef struct ll_cuda_ctx ll_cuda_ctx;
-ll_status ll_cuda_ctx_create(ll_cuda_ctx **out, const ll_shape *shape, int n_layers, ll_kernel_variant want,
-                             ll_list_encoding enc, float threshold, int enabled, ll_error *err);
-void ll_cuda_ctx_destroy(ll_cuda_ctx *ctx);
-void ll_cuda_ctx_reset(ll_cuda_ctx *ctx);  // all lists full again
-ll_status ll_cuda_ctx_set_threshold(ll_cuda_ctx *ctx, float threshold, ll_error *err);
-void ll_cuda_ctx_enable(ll_cuda_ctx *ctx, int enabled);
-ll_tiling ll_cuda_ctx_tiling(const ll_cuda_ctx *ctx);
-ll_kernel_variant ll_cuda_ctx_variant(const ll_cuda_ctx *ctx);
-// Must-do / must-skip key tiles for every layer (host bytes, k_tiles long; NULL clears).
-ll_status ll_cuda_ctx_set_key_tile_flags(ll_cuda_ctx *ctx, const uint8_t *flags, ll_error *err);
-// Runs `layer` on device buffers and swaps its lists when skipping is enabled.
-ll_status ll_cuda_ctx_forward(ll_cuda_ctx *ctx, int layer, const uint16_t *q, const uint16_t *k, const uint16_t *v,
-                              uint16_t *o, float *lse, float softmax_scale, ll_error *err);
-// Copies the list `layer` reads next to the host (dst allocated with matching dims).
-ll_status ll_cuda_ctx_read_list(ll_cuda_ctx *ctx, int layer, ll_skip_list *dst, ll_error *err);
-
-// ---------------------------------------------------------------------------
-// Portable kernel versions, kept runnable side by side (kernels/NOTES.md has
-// what each changed and measured). The version in use decides the tiling
-// ll_cuda_pick returns. Default: the fastest measured; the environment
-// variable LITELAB_PORTABLE_VERSION=N overrides it at first use.
-ll_status ll_cuda_select_portable_version(int version, ll_error *err);  // 0 = default
-int ll_cuda_portable_version(void);                                       // the one in use (>= 1)
-const char *ll_cuda_portable_version_summary(int version);               // NULL if unknown
-
-// Hopper kernel versions (sm_90a: TMA, wgmma, warp specialisation), likewise:
-// LITELAB_HOPPER_VERSION=N overrides the default at first use. 'auto' picks
-// this kernel on a compute capability 9.0 GPU for D = 64 and 128.
-ll_status ll_cuda_select_hopper_version(int version, ll_error *err);  // 0 = default
-int ll_cuda_hopper_version(void);
-const char *ll_cuda_hopper_version_summary(int version);  // NULL if unknown
+// The kernel a variant runs, as results record it: its family and the
+// kernels/NOTES.md version it is ("portable_v5", "hopper_v5"); "auto" and
+// unknown variants: NULL. Each family ships one kernel (earlier versions are
+// programs in kernels/dev/).
+const char *ll_cuda_kernel_name(ll_kernel_variant v);
 
 // Tile maps (lib/tile_maps.h) of a dense call, computed on the GPU: q, k are
 // device buffers [B, N, H, D]; p->shape, p->tiling (block_m 128, block_n a

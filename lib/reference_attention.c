@@ -10,6 +10,9 @@
 // in, fp32 running max / sum / accumulator); fp64 mode computes the same
 // steps in double for tests.
 //
+// Write-list rows are fitted to the layout by the fit rule (skip_list.h,
+// ll_list_writer_finish); the call counts the rows that needed it.
+//
 // Choices the header leaves open, fixed here:
 // - dense mode (read_list NULL) computes every key tile and ignores
 //   key_tile_flags, like a plain FlashAttention call;
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include "dtype.h"
+#include "skip_decision.h"
 #include "tile_overrides.h"
 
 enum { ROW_BLOCK = 8, COL_BLOCK = 8 };  // register block of the score and PV loops
@@ -203,12 +207,12 @@ typedef struct {
     double *s64;        // [block_m][bn8] (fp64 mode)
     float *acc, *m, *l;            // fp32 running state: [block_m][D], [block_m], [block_m]
     double *acc64, *m64, *l64;     // fp64 running state
-    int32_t *row;       // write-list row scratch, 2 ints of slack past k_tiles + 1
+    int32_t *stage;     // the list writer's entries (ll_list_writer_max_entries)
 } workspace;
 
 static void workspace_free(workspace *w) {
     free(w->qs); free(w->s); free(w->s64); free(w->acc); free(w->m); free(w->l);
-    free(w->acc64); free(w->m64); free(w->l64); free(w->row);
+    free(w->acc64); free(w->m64); free(w->l64); free(w->stage);
     memset(w, 0, sizeof *w);
 }
 
@@ -216,8 +220,8 @@ static int workspace_alloc(workspace *w, const call_ctx *c) {
     memset(w, 0, sizeof *w);
     size_t bm = (size_t)c->t->block_m, bn8 = (size_t)round_up8(c->t->block_n), D = (size_t)c->s->D;
     w->qs = malloc(sizeof(float) * bm * D);
-    w->row = malloc(sizeof(int32_t) * ((size_t)c->k_tiles + 3));
-    int ok = w->qs && w->row;
+    w->stage = malloc(sizeof(int32_t) * ((size_t)ll_list_writer_max_entries(c->k_tiles) + 1));
+    int ok = w->qs && w->stage;
     if (c->use_fp64) {
         w->s64 = malloc(sizeof(double) * bm * bn8);
         w->acc64 = malloc(sizeof(double) * bm * D);
@@ -249,7 +253,7 @@ static double tile_step_f32(const call_ctx *c, workspace *w, int rows, int ktile
         float *sr = w->s + (size_t)r * bn8, smax = -INFINITY;
         for (int j = 0; j < cols; j++) smax = fmaxf(smax, sr[j]);
         float m_old = w->m[r], m_new = fmaxf(m_old, smax);
-        if (measure) crit = fmaxf(crit, (smax - m_old) * c->scale_log2);
+        if (measure) crit = ll_crit_max(crit, (smax - m_old) * c->scale_log2);
         float alpha = exp2f((m_old - m_new) * c->scale_log2);  // 0 on the first tile (m_old = -inf)
         float m_scaled = m_new * c->scale_log2, sum = 0.0f;
         for (int j = 0; j < cols; j++) {
@@ -282,7 +286,7 @@ static double tile_step_f64(const call_ctx *c, workspace *w, int rows, int ktile
         }
         for (int j = 0; j < cols; j++) smax = fmax(smax, sr[j]);
         double m_old = w->m64[r], m_new = fmax(m_old, smax);
-        if (measure) crit = fmax(crit, (smax - m_old) * scale * log2e);
+        if (measure) crit = ll_crit_max64(crit, (smax - m_old) * scale * log2e);
         double alpha = exp((m_old - m_new) * scale), sum = 0.0;
         double *ar = w->acc64 + (size_t)r * D;
         for (int d = 0; d < D; d++) ar[d] *= alpha;
@@ -322,9 +326,10 @@ static void finish_query_tile(const call_ctx *c, workspace *w, int b, int h, int
     }
 }
 
-// Walks one query tile's read list (or every tile in dense mode). Returns 0,
-// or the number of entries its write-list row would need when that exceeds
-// the row's capacity (the row is then left untouched).
+// Walks one query tile's read list (or every tile in dense mode) and writes
+// its write-list row. Returns 1 if the row needed the fit rule (skip_list.h),
+// -1 if nothing fits it (one key tile: a valid read list cannot have that),
+// else 0.
 static int run_query_tile(const call_ctx *c, workspace *w, int b, int h, int qt) {
     const ll_attn_params *p = c->p;
     int rows = ll_q_tile_rows(c->s, c->t, qt), D = c->s->D;
@@ -345,7 +350,7 @@ static int run_query_tile(const call_ctx *c, workspace *w, int b, int h, int qt)
         crit_row = c->crit + (((size_t)b * c->s->H + h) * c->q_tiles + qt) * (size_t)c->k_tiles;
         for (int kt = 0; kt < c->k_tiles; kt++) crit_row[kt] = NAN;
     }
-    int computed = 0, overflow = 0;
+    int computed = 0, fitted = 0;
     if (!c->read) {
         for (int kt = c->k_tiles - 1; kt >= 0; kt--, computed++) {
             if (c->use_fp64)
@@ -357,7 +362,7 @@ static int run_query_tile(const call_ctx *c, workspace *w, int b, int h, int qt)
         const int32_t *rr = ll_skip_list_row(c->read, b, h, qt);
         ll_list_encoding enc = c->read->encoding;
         ll_list_writer wr;
-        ll_list_writer_begin(&wr, w->row);
+        ll_list_writer_begin(&wr, w->stage);
         for (int i = 0; i < rr[0]; i += 2) {
             int32_t start = rr[1 + i], end = rr[2 + i];
             for (int kt = start; kt >= ll_range_last(end, enc); kt--) {
@@ -369,31 +374,30 @@ static int run_query_tile(const call_ctx *c, workspace *w, int b, int h, int qt)
                 int measure = computed > 0;  // the first tile has no running max to compare with
                 double crit = c->use_fp64 ? tile_step_f64(c, w, rows, kt, measure)
                                           : tile_step_f32(c, w, rows, kt, measure);
-                computed++;
                 if (crit_row && measure) crit_row[kt] = (float)crit;
-                int negligible = measure && flag != LL_TILE_MUST_DO && crit <= (double)p->threshold;
-                ll_list_writer_tile(&wr, kt, !negligible);
+                int negligible = c->use_fp64 ? ll_crit_negligible64(crit, p->threshold)
+                                             : ll_crit_negligible((float)crit, p->threshold);
+                ll_list_writer_tile(&wr, kt, ll_tile_keep(computed, flag == LL_TILE_MUST_DO, negligible));
+                computed++;
             }
             ll_list_writer_range_end(&wr, end);
         }
-        ll_list_writer_finish(&wr);
         if (c->write) {
-            int capacity = ll_skip_list_row_len(c->k_tiles) - 1;
-            if (w->row[0] > capacity)
-                overflow = w->row[0];
-            else
-                memcpy(ll_skip_list_row(c->write, b, h, qt), w->row, sizeof(int32_t) * (size_t)(w->row[0] + 1));
+            int merges = ll_list_writer_finish(&wr, ll_skip_list_row(c->write, b, h, qt), c->k_tiles);
+            fitted = merges < 0 ? -1 : merges > 0;
         }
     }
     finish_query_tile(c, w, b, h, qt, rows, computed);
-    return overflow;
+    return fitted;
 }
 
 // ---------------------------------------------------------------------------
 
 ll_status ll_reference_forward(const ll_attn_params *p, const ll_reference_options *opt, const uint16_t *q,
                                const uint16_t *k, const uint16_t *v, const ll_skip_list *read_list,
-                               ll_skip_list *write_list, float *o, float *lse, float *crit, ll_error *err) {
+                               ll_skip_list *write_list, float *o, float *lse, float *crit, int *fitted_rows,
+                               ll_error *err) {
+    if (fitted_rows) *fitted_rows = 0;
     LL_TRY(validate_call(p, opt, q, k, v, read_list, write_list, o, err));
     const ll_shape *s = &p->shape;
     call_ctx c = {
@@ -422,7 +426,7 @@ ll_status ll_reference_forward(const ll_attn_params *p, const ll_reference_optio
     c.kt = kt;
     c.v = vf;
 
-    int bad_entries = 0, bad_b = 0, bad_h = 0, bad_qt = 0;
+    int fitted = 0, unfit = 0, bad_b = 0, bad_h = 0, bad_qt = 0;
 #pragma omp parallel num_threads(n_threads)
     {
         workspace *w = &ws[omp_get_thread_num()];
@@ -437,13 +441,14 @@ ll_status ll_reference_forward(const ll_attn_params *p, const ll_reference_optio
                 }
             }
             // (implicit barrier: the head is loaded before any query tile reads it)
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) reduction(+ : fitted)
             for (int qt = 0; qt < c.q_tiles; qt++) {
-                int need = run_query_tile(&c, w, b, h, qt);
-                if (need) {
-#pragma omp critical(ll_reference_overflow)
-                    if (!bad_entries) {
-                        bad_entries = need; bad_b = b; bad_h = h; bad_qt = qt;
+                int f = run_query_tile(&c, w, b, h, qt);
+                if (f > 0) fitted++;
+                if (f < 0) {
+#pragma omp critical(ll_reference_unfit)
+                    if (!unfit) {
+                        unfit = 1; bad_b = b; bad_h = h; bad_qt = qt;
                     }
                 }
             }
@@ -452,10 +457,9 @@ ll_status ll_reference_forward(const ll_attn_params *p, const ll_reference_optio
     }
     for (int i = 0; i < n_threads; i++) workspace_free(&ws[i]);
     free(ws); free(kt); free(vf);
-    if (bad_entries)
-        return ll_fail(err, LL_ERR_INVALID,
-                       "write list: row (b=%d, h=%d, qtile=%d) needs %d entries but a row holds %d (k_tiles=%d); "
-                       "its ranges alternate with single dropped tiles and do not fit the layout",
-                       bad_b, bad_h, bad_qt, bad_entries, ll_skip_list_row_len(c.k_tiles) - 1, c.k_tiles);
+    if (unfit)  // the read list was validated, so this is a bug
+        return ll_fail(err, LL_ERR_INTERNAL, "write list: row (b=%d, h=%d, qtile=%d) cannot be fitted to %d key tiles",
+                       bad_b, bad_h, bad_qt, c.k_tiles);
+    if (fitted_rows) *fitted_rows = fitted;
     return LL_OK;
 }

@@ -4,12 +4,14 @@
 // It computes exactly what the kernels compute: Bm x Bn tiles; for each
 // (batch, head, query tile) the key tiles of the read list visited in list
 // order (descending, as the production kernel does); online softmax in fp32
-// (or fp64 for tests); on each computed tile the QK-skip criterion
+// (or fp64 for tests); on each computed tile the QK-skip criterion and keep
+// rule of lib/skip_decision.h (the header the kernels include too):
 //     crit = max over valid rows r of (s_r - m_r) * softmax_scale * log2(e)
 // with s_r the tile's row maximum of the raw scores and m_r the running row
-// maximum over the tiles visited before it; the tile is negligible when
-// crit <= threshold. The first computed tile of a query tile is never
-// marked; must-do tiles are never marked; must-skip tiles are never computed.
+// maximum over the tiles visited before it (a NaN term makes crit NaN); the
+// tile is negligible when crit <= threshold (ties included, NaN never). The
+// first computed tile of a query tile is never marked; must-do tiles are
+// never marked; must-skip tiles are never computed.
 // A negligible tile still contributes at this step; it leaves the write list.
 // A query tile whose list computes nothing gets O = 0 and LSE = -inf.
 #pragma once
@@ -49,11 +51,14 @@ static inline float ll_softmax_scale(const ll_attn_params *p) {
 // o: [B, N, H, D] floats, unrounded; lse: [B, H, N] natural-log log-sum-exp of
 // the scaled scores, or NULL. crit: [B, H, q_tiles, k_tiles] criterion values
 // of every computed tile (NAN where none was evaluated), or NULL.
+// fitted_rows: receives the number of write-list rows that needed the fit
+// rule (skip_list.h: more kept runs than a row holds; the cheapest gaps are
+// computed too), or NULL. A write never fails for lack of room.
 // Fails (never crashes) on bad shapes, NaN/Inf inputs and invalid lists.
 ll_status ll_reference_forward(const ll_attn_params *p, const ll_reference_options *opt,
                                const uint16_t *q, const uint16_t *k, const uint16_t *v,
                                const ll_skip_list *read_list, ll_skip_list *write_list,
-                               float *o, float *lse, float *crit, ll_error *err);
+                               float *o, float *lse, float *crit, int *fitted_rows, ll_error *err);
 
 // Scans a [B, N, H, D] tensor for NaN/Inf; the message names `what` and the
 // first bad element (b, n, h, d).

@@ -1,12 +1,6 @@
-// skip_list.c: allocation, validation and keep-row conversion of skip lists
-// (layout and the two readings of `end` in skip_list.h).
-//
-// Room in a row: a row of k_tiles + 1 int32 holds at most k_tiles entries,
-// i.e. k_tiles / 2 kept runs. Two keep patterns need more: k_tiles == 1 with
-// its tile kept (even the full list [2, 0, end] needs 2 entries), and, for odd
-// k_tiles >= 3, kept tiles exactly at every even index (0, 2, ..., K-1).
-// ll_skip_list_keep_entries lets a caller check first; row_from_keep never
-// writes past the row and handles the two cases as documented below.
+// skip_list.c: allocation, validation and keep-row conversion of skip lists,
+// and the fit rule that keeps every written row within the layout (layout,
+// the two readings of `end` and the rule in skip_list.h).
 #include "skip_list.h"
 
 #include <stdio.h>
@@ -171,32 +165,37 @@ int ll_skip_list_keep_entries(const uint8_t *keep, int k_tiles) {
     return 2 * runs;
 }
 
-void ll_skip_list_row_from_keep(const uint8_t *keep, int k_tiles, ll_list_encoding enc, int32_t *row) {
-    if (ll_skip_list_keep_entries(keep, k_tiles) > k_tiles) {
-        if (k_tiles == 1) {  // nothing both fits and computes the kept tile: leave a row validation rejects
-            write_full_row(row, k_tiles, enc);
-            return;
-        }
-        // Odd k_tiles, kept tiles exactly at 0, 2, ..., K-1. Production: the
-        // writer's entries would read as every tile, which [2, K-1, 0] says
-        // in two. Exclusive: compute tile 1 too, merging the two lowest runs
-        // (computing one extra tile is safe; dropping a kept one is not).
-        if (enc == LL_END_INCLUSIVE_PRODUCTION) {
-            write_full_row(row, k_tiles, enc);
-            return;
-        }
-        ll_list_writer w;
-        ll_list_writer_begin(&w, row);
-        for (int kt = k_tiles - 1; kt >= 0; kt--) ll_list_writer_tile(&w, kt, keep[kt] || kt == 1);
-        ll_list_writer_range_end(&w, -1);
-        ll_list_writer_finish(&w);
-        return;
+int ll_list_fit(int32_t *entries, int *n, int capacity) {
+    int merges = 0;
+    while (*n > capacity) {
+        if (*n < 4) return -1;  // a single range: nothing to merge
+        // the boundary between ranges i and i+1 with the smallest gap, the first of equal ones
+        int best = 0;
+        for (int i = 1; i + 1 < *n / 2; i++)
+            if (entries[2 * i + 1] - entries[2 * i + 2] < entries[2 * best + 1] - entries[2 * best + 2]) best = i;
+        memmove(entries + 2 * best + 1, entries + 2 * best + 3, sizeof *entries * (size_t)(*n - 2 * best - 3));
+        *n -= 2;
+        merges++;
     }
+    return merges;
+}
+
+int ll_list_writer_finish(ll_list_writer *w, int32_t *row, int k_tiles) {
+    int merges = ll_list_fit(w->entries, &w->n, k_tiles);
+    int copy = merges < 0 && w->n > k_tiles ? k_tiles : w->n;  // nothing fits: what the row holds
+    memmove(row + 1, w->entries, sizeof *row * (size_t)copy);
+    row[0] = w->n;
+    return merges;
+}
+
+int ll_skip_list_row_from_keep(const uint8_t *keep, int k_tiles, ll_list_encoding enc, int32_t *row) {
     // One read range K-1 .. 0 with the full list's stored end, as a kernel
-    // that computed every tile would write it.
+    // that computed every tile would write it. Its entries (at most K + 1)
+    // are staged in the row itself, from row[0] on: K + 1 slots.
     ll_list_writer w;
     ll_list_writer_begin(&w, row);
     for (int kt = k_tiles - 1; kt >= 0; kt--) ll_list_writer_tile(&w, kt, keep[kt] != 0);
     ll_list_writer_range_end(&w, enc == LL_END_EXCLUSIVE ? -1 : 0);
-    ll_list_writer_finish(&w);
+    int merges = ll_list_writer_finish(&w, row, k_tiles);
+    return merges < 0 ? -1 : merges > 0;
 }

@@ -67,64 +67,9 @@ ll_status ll_cuda_forward(ll_kernel_variant variant, const ll_attn_params *p, co
     return no_cuda(err);
 }
 
-ll_status ll_cuda_ctx_create(ll_cuda_ctx **out, const ll_shape *shape, int n_layers, ll_kernel_variant want,
-                             ll_list_encoding enc, float threshold, int enabled, ll_error *err) {
-    (void)shape, (void)n_layers, (void)want, (void)enc, (void)threshold, (void)enabled;
-    if (out) *out = NULL;
-    return no_cuda(err);
-}
-
-// No context can exist in this build: the calls on one have nothing to do.
-void ll_cuda_ctx_destroy(ll_cuda_ctx *ctx) { (void)ctx; }
-void ll_cuda_ctx_reset(ll_cuda_ctx *ctx) { (void)ctx; }
-void ll_cuda_ctx_enable(ll_cuda_ctx *ctx, int enabled) { (void)ctx, (void)enabled; }
-ll_tiling ll_cuda_ctx_tiling(const ll_cuda_ctx *ctx) {
-    (void)ctx;
-    return (ll_tiling){0, 0};
-}
-ll_kernel_variant ll_cuda_ctx_variant(const ll_cuda_ctx *ctx) {
-    (void)ctx;
-    return LL_KERNEL_AUTO;
-}
-
-ll_status ll_cuda_ctx_set_threshold(ll_cuda_ctx *ctx, float threshold, ll_error *err) {
-    (void)ctx, (void)threshold;
-    return no_cuda(err);
-}
-
-ll_status ll_cuda_ctx_set_key_tile_flags(ll_cuda_ctx *ctx, const uint8_t *flags, ll_error *err) {
-    (void)ctx, (void)flags;
-    return no_cuda(err);
-}
-
-ll_status ll_cuda_ctx_forward(ll_cuda_ctx *ctx, int layer, const uint16_t *q, const uint16_t *k, const uint16_t *v,
-                              uint16_t *o, float *lse, float softmax_scale, ll_error *err) {
-    (void)ctx, (void)layer, (void)q, (void)k, (void)v, (void)o, (void)lse, (void)softmax_scale;
-    return no_cuda(err);
-}
-
-ll_status ll_cuda_ctx_read_list(ll_cuda_ctx *ctx, int layer, ll_skip_list *dst, ll_error *err) {
-    (void)ctx, (void)layer, (void)dst;
-    return no_cuda(err);
-}
-
-// Kernel versions: none in this build (0 = none in use, no summaries).
-ll_status ll_cuda_select_portable_version(int version, ll_error *err) {
-    (void)version;
-    return no_cuda(err);
-}
-int ll_cuda_portable_version(void) { return 0; }
-const char *ll_cuda_portable_version_summary(int version) {
-    (void)version;
-    return NULL;
-}
-ll_status ll_cuda_select_hopper_version(int version, ll_error *err) {
-    (void)version;
-    return no_cuda(err);
-}
-int ll_cuda_hopper_version(void) { return 0; }
-const char *ll_cuda_hopper_version_summary(int version) {
-    (void)version;
+// No kernels in this build, so no kernel names.
+const char *ll_cuda_kernel_name(ll_kernel_variant v) {
+    (void)v;
     return NULL;
 }
 

@@ -130,7 +130,7 @@ static int suite_init(void) {
 
 static int suite_clean(void) {
     const char *names[] = {"exp.json", "bad.json", "a.h5", "b.h5", "b.h5.partial", "c.h5", "maps.h5", "dry.h5",
-                           "out.txt", "err.txt", NULL};
+                           "fit.json", "fit.h5", "fit.h5.partial", "out.txt", "err.txt", NULL};
     for (int i = 0; names[i]; i++) {
         char p[256];
         path_in_dir(p, sizeof p, names[i]);
@@ -366,13 +366,45 @@ static void test_capture(void) {
     CU_ASSERT_EQUAL(exit_code(run_cli(bad, -1)), 2);
 }
 
+// N = 273 tokens at 64-wide key tiles (5 tiles, the last partial) with
+// tiles 1 and 3 must-skip: every write row needs 6 entries and holds 5. The
+// fit rule (lib/skip_list.h) widens the rows instead of stopping the run
+// (it exited 3 at step 0), and the trace is complete and valid.
+static void test_rows_needing_the_fit_rule(void) {
+    write_file("fit.json",
+               "{\"name\": \"fit\", \"backend\": \"cpu\",\n"
+               " \"trajectory\": {\"synthetic\": \"tiny\", \"seed\": 3, \"steps\": 3, \"layers\": 1,\n"
+               "                \"frames\": 3, \"height\": 7, \"width\": 13},\n"
+               " \"tiling\": {\"block_m\": 64, \"block_n\": 64}, \"must_skip\": \"64:128,192:256\",\n"
+               " \"policies\": [{\"name\": \"lite\", \"kind\": \"lite\", \"threshold\": -5},\n"
+               "              {\"name\": \"static\", \"kind\": \"static\", \"threshold\": -5, \"profile_steps\": 1}]}\n");
+    char cfg[256], out[256];
+    path_in_dir(cfg, sizeof cfg, "fit.json");
+    path_in_dir(out, sizeof out, "fit.h5");
+    const char *args[] = {"run", cfg, "-o", out, "--quiet", NULL};
+    int st = run_cli(args, -1);
+    if (exit_code(st) != 0) fprintf(stderr, "\n  litelab run exited %d\n", exit_code(st));
+    CU_ASSERT_EQUAL_FATAL(exit_code(st), 0);
+    CU_ASSERT_FALSE(exists("fit.h5.partial"));
+    const char *validate[] = {"validate", out, NULL};
+    CU_ASSERT_EQUAL(exit_code(run_cli(validate, -1)), 0);
+    size_t n;
+    ll_trace_meta meta;
+    ll_trace_call *rows = read_rows("fit.h5", &n, &meta);
+    CU_ASSERT_EQUAL(meta.complete, 1);
+    CU_ASSERT_EQUAL(meta.shape.N, 273);
+    CU_ASSERT_EQUAL(meta.steps, 3);
+    free(rows);
+}
+
 int register_run_suite(void) {
     CU_pSuite s = CU_add_suite("run", suite_init, suite_clean);
     if (!s) return CU_get_error();
     if (!CU_add_test(s, "end to end on the CPU", test_end_to_end) ||
         !CU_add_test(s, "killed run resumes to the same rows", test_kill_and_resume) ||
         !CU_add_test(s, "exit codes", test_exit_codes) || !CU_add_test(s, "dry run", test_dry_run) ||
-        !CU_add_test(s, "capture tile maps", test_capture))
+        !CU_add_test(s, "capture tile maps", test_capture) ||
+        !CU_add_test(s, "rows needing the fit rule: the run completes (N = 273)", test_rows_needing_the_fit_rule))
         return CU_get_error();
     return CUE_SUCCESS;
 }

@@ -2,8 +2,9 @@
 // full lists, the row checker on every kind of broken row, validation
 // messages, keep -> row -> keep (identity under exclusive, keep plus the
 // first tile of every skipped run below a kept range under production)
-// exhaustively for small K and on random rows, rows that do not fit, and a
-// 60-step chain of read/write rows through the list writer (no drift).
+// exhaustively for small K and on random rows, the fit rule (rows that need
+// more entries than a row holds) against a brute-force choice, and a 60-step
+// chain of read/write rows through the list writer (no drift).
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +113,7 @@ static void test_one_key_tile(void) {
         CU_ASSERT_EQUAL(back, 0);
         // keep = {1}: no fitting row computes it; the row written is rejected
         keep = 1;
-        ll_skip_list_row_from_keep(&keep, 1, ENCODINGS[e], row);
+        CU_ASSERT_EQUAL(ll_skip_list_row_from_keep(&keep, 1, ENCODINGS[e], row), -1);
         CU_ASSERT_EQUAL(row[2], -777);  // nothing past the row's two ints
         char why[128];
         CU_ASSERT_EQUAL(ll_skip_list_check_row(row, 1, ENCODINGS[e], why, sizeof why), LL_ERR_INVALID);
@@ -348,36 +349,176 @@ static void test_from_keep_random(void) {
 }
 
 // Odd K >= 3 with tiles 0, 2, ..., K-1 kept: K + 1 entries, one more than a
-// row holds. Production writes the full row (the same reading); exclusive
-// computes tile 1 as well.
+// row holds. The fit rule merges the first of the equal one-tile gaps: tile
+// K-2 is computed too, in both encodings (production: then every tile).
 static void test_from_keep_unfit(void) {
     for (int K = 3; K <= 101; K += 2) {
-        uint8_t *keep = malloc((size_t)K), *back = malloc((size_t)K);
+        uint8_t *keep = malloc((size_t)K), *fitted = malloc((size_t)K), *back = malloc((size_t)K);
+        uint8_t *expect = malloc((size_t)K);
         int32_t *row = malloc(sizeof(int32_t) * (size_t)(K + 2));
         for (int kt = 0; kt < K; kt++) keep[kt] = (uint8_t)(kt % 2 == 0);
+        memcpy(fitted, keep, (size_t)K);
+        fitted[K - 2] = 1;
         CU_ASSERT_EQUAL(ll_skip_list_keep_entries(keep, K), K + 1);
         CU_ASSERT_FALSE(tu_keep_fits(keep, K));
         char why[256];
-        row[K + 1] = -555;
-        ll_skip_list_row_from_keep(keep, K, LL_END_INCLUSIVE_PRODUCTION, row);
-        CU_ASSERT_EQUAL(row[K + 1], -555);
-        CU_ASSERT(row[0] == 2 && row[1] == K - 1 && row[2] == 0);
-        ll_skip_list_row_from_keep(keep, K, LL_END_EXCLUSIVE, row);
-        CU_ASSERT_EQUAL(row[K + 1], -555);
-        CU_ASSERT_EQUAL(ll_skip_list_check_row(row, K, LL_END_EXCLUSIVE, why, sizeof why), LL_OK);
-        CU_ASSERT_EQUAL(ll_skip_list_row_to_keep(row, K, LL_END_EXCLUSIVE, back), (K + 1) / 2 + 1);
-        for (int kt = 0; kt < K; kt++) CU_ASSERT_EQUAL(back[kt], keep[kt] || kt == 1);
+        for (int e = 0; e < 2; e++) {
+            row[K + 1] = -555;
+            CU_ASSERT_EQUAL(ll_skip_list_row_from_keep(keep, K, ENCODINGS[e], row), 1);
+            CU_ASSERT_EQUAL(row[K + 1], -555);
+            CU_ASSERT_EQUAL(row[0], K - 1);
+            CU_ASSERT_EQUAL(ll_skip_list_check_row(row, K, ENCODINGS[e], why, sizeof why), LL_OK);
+            int n = ll_skip_list_row_to_keep(row, K, ENCODINGS[e], back);
+            if (ENCODINGS[e] == LL_END_EXCLUSIVE) {
+                CU_ASSERT_EQUAL(n, (K + 1) / 2 + 1);
+                CU_ASSERT_EQUAL(memcmp(back, fitted, (size_t)K), 0);
+            } else {
+                CU_ASSERT_EQUAL(n, tu_production_reading(fitted, K, expect));
+                CU_ASSERT_EQUAL(memcmp(back, expect, (size_t)K), 0);
+            }
+        }
         free(keep);
+        free(fitted);
         free(back);
+        free(expect);
         free(row);
     }
     // the same pattern with one more dropped tile fits and is exact
     uint8_t keep[7] = {1, 0, 1, 0, 1, 0, 0}, back[7];
     int32_t row[9];
-    ll_skip_list_row_from_keep(keep, 7, LL_END_EXCLUSIVE, row);
+    CU_ASSERT_EQUAL(ll_skip_list_row_from_keep(keep, 7, LL_END_EXCLUSIVE, row), 0);
     CU_ASSERT_EQUAL(row[0], 6);
     ll_skip_list_row_to_keep(row, 7, LL_END_EXCLUSIVE, back);
     CU_ASSERT_EQUAL(memcmp(back, keep, 7), 0);
+}
+
+// The fit rule on hand-made entries: the smallest gap first, the first of
+// equal ones, several merges; a single range cannot be fitted.
+static void test_fit_cases(void) {
+    // touching exclusive ranges (11,8) (8,5) (5,2) (2,-1), middle tile of each dropped:
+    // 16 entries; the gaps of 0 at the range boundaries go first, two of them
+    int32_t e[16] = {11, 10, 9, 8, 8, 7, 6, 5, 5, 4, 3, 2, 2, 1, 0, -1};
+    const int32_t want[12] = {11, 10, 9, 7, 6, 4, 3, 2, 2, 1, 0, -1};
+    int n = 16;
+    CU_ASSERT_EQUAL(ll_list_fit(e, &n, 12), 2);
+    CU_ASSERT_EQUAL(n, 12);
+    CU_ASSERT_EQUAL(memcmp(e, want, sizeof want), 0);
+    CU_ASSERT_EQUAL(ll_list_fit(e, &n, 13), 0);  // fits already: untouched
+    CU_ASSERT_EQUAL(n, 12);
+    // gaps 3, 1, 2, 1: the first gap of 1 (between ranges 1 and 2), then the second
+    int32_t f[10] = {20, 17, 14, 13, 12, 10, 8, 7, 6, -1};
+    n = 10;
+    CU_ASSERT_EQUAL(ll_list_fit(f, &n, 7), 2);
+    const int32_t want_f[6] = {20, 17, 14, 10, 8, -1};
+    CU_ASSERT_EQUAL(n, 6);
+    CU_ASSERT_EQUAL(memcmp(f, want_f, sizeof want_f), 0);
+    // one range and no room for it
+    int32_t g[2] = {0, -1};
+    n = 2;
+    CU_ASSERT_EQUAL(ll_list_fit(g, &n, 1), -1);
+    // the writer: [len, entries] of the fitted row, which may be its own staging array
+    int32_t stage[17] = {0};
+    ll_list_writer w;
+    ll_list_writer_begin(&w, stage + 1);
+    for (int kt = 4; kt >= 0; kt--) ll_list_writer_tile(&w, kt, kt % 2 == 0);
+    ll_list_writer_range_end(&w, -1);
+    CU_ASSERT_EQUAL(ll_list_writer_finish(&w, stage, 5), 1);
+    const int32_t want_row[5] = {4, 4, 1, 0, -1};
+    CU_ASSERT_EQUAL(memcmp(stage, want_row, sizeof want_row), 0);
+}
+
+// The fit rule against a brute-force choice on random writes: random valid
+// read rows (touching ranges included), random keep decisions, the writer's
+// entries; the fitted row must be valid, compute every kept tile, and add
+// exactly the tiles of the m smallest gaps (m = merges needed), as choosing
+// the m cheapest boundaries by sorting says.
+static int cmp_gap(const void *a, const void *b) {
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_fit_random(void) {
+    ll_rng rng;
+    ll_rng_seed(&rng, 4711);
+    int fails = 0, fitted = 0, multi = 0;
+    for (int it = 0; it < 20000; it++) {
+        int K = ll_rng_int(&rng, 2, it % 4 ? 24 : 300);
+        ll_list_encoding enc = ENCODINGS[it % 2];
+        int excl = enc == LL_END_EXCLUSIVE;
+        // a random valid read row: ranges of 1-5 tiles walking down, touching (exclusive:
+        // start = the previous end) or with gaps between them
+        int32_t *read = malloc(sizeof(int32_t) * (size_t)(K + 1));
+        int top = K - 1, len = 0;
+        while (top >= 0 && len + 2 <= K) {
+            int last = top - ll_rng_int(&rng, 0, 4);
+            if (last < 0) last = 0;
+            read[1 + len++] = top;
+            read[1 + len++] = excl ? last - 1 : last;
+            int touch = excl && ll_rng_int(&rng, 0, 1);
+            top = touch ? last - 1 : last - 1 - ll_rng_int(&rng, 0, 3);
+        }
+        read[0] = len;
+        char why[256];
+        if (ll_skip_list_check_row(read, K, enc, why, sizeof why) != LL_OK) {
+            if (!fails) fprintf(stderr, "\nfit random %d: bad test row: %s\n", it, why);
+            fails++;
+            free(read);
+            continue;
+        }
+        int max_entries = ll_list_writer_max_entries(K);
+        int32_t *stage = malloc(sizeof(int32_t) * (size_t)(max_entries + 1));
+        int32_t *entries = malloc(sizeof(int32_t) * (size_t)max_entries);
+        uint8_t *kept = calloc((size_t)K, 1), *back = malloc((size_t)K);
+        double p_keep = ll_rng_u01(&rng);
+        int alternate = it % 3 == 0;  // keep, drop, keep, ... in every range: the most runs a row can have
+        ll_list_writer w;
+        ll_list_writer_begin(&w, stage + 1);
+        for (int i = 0; i < len; i += 2) {
+            for (int kt = read[1 + i]; kt >= ll_range_last(read[2 + i], enc); kt--) {
+                int keep = alternate ? (read[1 + i] - kt) % 2 == 0 : ll_rng_u01(&rng) < p_keep;
+                kept[kt] = (uint8_t)keep;
+                ll_list_writer_tile(&w, kt, keep);
+            }
+            ll_list_writer_range_end(&w, read[2 + i]);
+        }
+        int n = w.n;
+        fails += n > max_entries;
+        memcpy(entries, stage + 1, sizeof(int32_t) * (size_t)n);
+        int merges = ll_list_writer_finish(&w, stage, K);
+        int want_merges = n > K ? (n - (K & ~1)) / 2 : 0;
+        fails += merges != want_merges;
+        fitted += merges > 0;
+        multi += merges > 1;
+        fails += ll_skip_list_check_row(stage, K, enc, why, sizeof why) != LL_OK;
+        fails += stage[0] > K;
+        // every kept tile still computed; the extra tiles are the m cheapest gaps' tiles
+        int got_total = ll_skip_list_row_to_keep(stage, K, enc, back), extra = 0;
+        for (int kt = 0; kt < K; kt++) fails += kept[kt] && !back[kt];
+        int plain_total = 0;  // the unfitted entries' reading (a row longer than k_tiles, read as is)
+        for (int i = 0; i + 1 < n; i += 2) plain_total += entries[i] - ll_range_last(entries[i + 1], enc) + 1;
+        int64_t *gaps = malloc(sizeof(int64_t) * (size_t)(n / 2 + 1));
+        for (int i = 0; i + 1 < n / 2; i++) gaps[i] = ((int64_t)(entries[2 * i + 1] - entries[2 * i + 2]) << 20) | i;
+        if (n / 2 > 1) qsort(gaps, (size_t)(n / 2 - 1), sizeof *gaps, cmp_gap);
+        for (int m = 0; m < want_merges; m++) extra += (int)(gaps[m] >> 20) - (excl ? 0 : 1);
+        fails += got_total != plain_total + extra;
+        // and exactly those boundaries are gone
+        if (merges > 0) {
+            uint8_t *gone = calloc((size_t)(n / 2 + 1), 1);
+            for (int m = 0; m < want_merges; m++) gone[gaps[m] & 0xfffff] = 1;
+            int j = 1, same = 1;
+            for (int i = 0; i < n / 2; i++) {
+                if (i == 0 || !gone[i - 1]) same &= stage[j++] == entries[2 * i];
+                if (i == n / 2 - 1 || !gone[i]) same &= stage[j++] == entries[2 * i + 1];
+            }
+            fails += !same || j != stage[0] + 1;
+            free(gone);
+        }
+        if (fails && fails < 3) fprintf(stderr, "\nfit random %d: K=%d n=%d merges %d\n", it, K, n, merges);
+        free(gaps); free(read); free(stage); free(entries); free(kept); free(back);
+    }
+    CU_ASSERT_EQUAL(fails, 0);
+    CU_ASSERT(fitted > 1000);  // the rule really ran (1566 rows with this seed)
+    CU_ASSERT(multi > 200);    // with several merges in a row (438)
 }
 
 // A chain of steps as the kernels run it: each step walks the read row
@@ -389,15 +530,17 @@ static void test_from_keep_unfit(void) {
 //   production: next reading == visited tiles kept, plus every dropped tile
 //               visited right after a kept one within the same read range;
 // and always: the row is valid, the reading shrinks (skips only accumulate).
+// A row that needs the fit rule (rare) computes every kept tile and a few
+// more (test_fit_random checks which).
 static void test_writer_chain(void) {
     ll_rng rng;
     ll_rng_seed(&rng, 777);
-    int fails = 0, overflows = 0, rows_checked = 0;
+    int fails = 0, fitted = 0, rows_checked = 0;
     for (int trial = 0; trial < 200; trial++) {
         int K = ll_rng_int(&rng, 2, 200);
         ll_list_encoding enc = ENCODINGS[trial % 2];
         int32_t *read = malloc(sizeof(int32_t) * (size_t)(K + 1));
-        int32_t *scratch = malloc(sizeof(int32_t) * (size_t)(2 * K + 4));
+        int32_t *scratch = malloc(sizeof(int32_t) * (size_t)(ll_list_writer_max_entries(K) + 1));
         uint8_t *now = malloc((size_t)K), *expect = malloc((size_t)K), *back = malloc((size_t)K);
         read[0] = 2;
         read[1] = K - 1;
@@ -407,7 +550,7 @@ static void test_writer_chain(void) {
             ll_skip_list_row_to_keep(read, K, enc, now);
             memset(expect, 0, (size_t)K);
             ll_list_writer w;
-            ll_list_writer_begin(&w, scratch);
+            ll_list_writer_begin(&w, scratch + 1);
             for (int i = 0; i < read[0]; i += 2) {
                 int prev_kept = 0;  // within this read range
                 for (int kt = read[1 + i]; kt >= ll_range_last(read[2 + i], enc); kt--) {
@@ -418,11 +561,9 @@ static void test_writer_chain(void) {
                 }
                 ll_list_writer_range_end(&w, read[2 + i]);
             }
-            ll_list_writer_finish(&w);
-            if (scratch[0] > K) {  // does not fit: the kernels report it, the row stays
-                overflows++;
-                break;
-            }
+            int merges = ll_list_writer_finish(&w, scratch, K);
+            fails += merges < 0;
+            fitted += merges > 0;
             memcpy(read, scratch, sizeof(int32_t) * (size_t)(scratch[0] + 1));
             char why[256];
             rows_checked++;
@@ -433,6 +574,10 @@ static void test_writer_chain(void) {
             }
             ll_skip_list_row_to_keep(read, K, enc, back);
             for (int kt = 0; kt < K; kt++) {
+                if (merges > 0) {
+                    fails += expect[kt] && !back[kt];  // fitted: every kept tile still computed
+                    continue;
+                }
                 fails += back[kt] != expect[kt];
                 fails += back[kt] && !now[kt];  // never computes a tile the last step did not
             }
@@ -445,7 +590,7 @@ static void test_writer_chain(void) {
     }
     CU_ASSERT_EQUAL(fails, 0);
     CU_ASSERT(rows_checked > 5000);  // the chains really ran
-    CU_ASSERT(overflows < 20);
+    CU_ASSERT(fitted < 20);          // the fit rule is the exception
 }
 
 int register_skip_list_suite(void) {
@@ -460,7 +605,9 @@ int register_skip_list_suite(void) {
         !CU_add_test(s, "keep -> row: hand-written edge cases", test_from_keep_cases) ||
         !CU_add_test(s, "keep -> row -> keep: every pattern of K <= 12", test_from_keep_exhaustive) ||
         !CU_add_test(s, "keep -> row -> keep: random rows up to 700 tiles", test_from_keep_random) ||
-        !CU_add_test(s, "keep rows that do not fit a row", test_from_keep_unfit) ||
+        !CU_add_test(s, "keep rows that need the fit rule", test_from_keep_unfit) ||
+        !CU_add_test(s, "fit rule: hand-made entries", test_fit_cases) ||
+        !CU_add_test(s, "fit rule: random writes against a brute-force choice", test_fit_random) ||
         !CU_add_test(s, "60-step writer chains: valid rows, exact readings, no drift", test_writer_chain))
         return CU_get_error();
     return CUE_SUCCESS;

@@ -172,7 +172,8 @@ static void test_conversion_errors(void) {
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "row (b=0, h=1, qtile=2)"));
 
     // K = 7, tiles 0, 2, 4, 6 kept: 8 entries do not fit; exclusive refuses
-    // (naming the row), production writes the full row (the same reading).
+    // (naming the row), production writes the fitted row (skip_list.h's fit
+    // rule), which reads as every tile, as the writer's entries would.
     ll_skip_mask_clear(&m);
     for (int kt = 1; kt < 7; kt += 2) ll_skip_mask_set(&m, 0, 1, 1, kt, 1);
     CU_ASSERT_EQUAL(ll_skip_list_from_mask(&l, &m, &err), LL_ERR_INVALID);
@@ -182,7 +183,8 @@ static void test_conversion_errors(void) {
     CU_ASSERT_EQUAL_FATAL(ll_skip_list_alloc(&l, 1, 2, 3, 7, LL_END_INCLUSIVE_PRODUCTION, &err), LL_OK);
     CU_ASSERT_EQUAL(ll_skip_list_from_mask(&l, &m, &err), LL_OK);
     const int32_t *row = ll_skip_list_row(&l, 0, 1, 1);
-    CU_ASSERT(row[0] == 2 && row[1] == 6 && row[2] == 0);
+    CU_ASSERT(row[0] == 6 && row[1] == 6 && row[2] == 3 && row[3] == 2 && row[4] == 1 && row[5] == 0 && row[6] == 0);
+    CU_ASSERT_EQUAL(ll_skip_list_row_kept(row, 7, LL_END_INCLUSIVE_PRODUCTION), 7);
     ll_skip_list_free(&l);
     ll_skip_mask_free(&m);
 

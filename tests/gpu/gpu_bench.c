@@ -1,10 +1,11 @@
 // gpu_bench.c: quick timings of the kernel family under test (--kernel) with
-// CUDA events (median of 10 after a warm-up), every version side by side: dense, skip mode over
-// full lists (the criterion and writer's overhead), and random read lists at
+// CUDA events (median of 10 after a warm-up): dense, skip mode over full
+// lists (the criterion and writer's overhead), and random read lists at
 // kept fractions 0.5 and 0.25 (threshold -inf, so the lists stay as built).
 // TFLOP/s counts the dense 4*B*H*N*N*D. Targets: >= 350 TFLOP/s dense at
 // D=128; time at kept fraction k <= (k + 0.03) x dense. `litelab bench` is
 // the CUPTI-timed tool; these figures only say where the kernel stands.
+// Earlier kernel versions time themselves: `make dev-kernels` (kernels/dev/).
 #include <cuda_runtime_api.h>
 #include <math.h>
 #include <stdlib.h>
@@ -80,29 +81,26 @@ static void bench_shape(const ll_shape *s) {
     free(host);
     GT_CHECK(st == LL_OK, "bench setup %dx%dx%dx%d: %s", s->B, s->H, s->N, s->D, err.msg);
     double dense_flops = 4.0 * s->B * s->H * (double)s->N * s->N * s->D;
-    const int hopper = gt_variant_for(s) == LL_KERNEL_HOPPER;
-    for (int version = 1; st == LL_OK && (hopper ? ll_cuda_hopper_version_summary(version)
-                                                 : ll_cuda_portable_version_summary(version));
-         version++) {
-        if (hopper) ll_cuda_select_hopper_version(version, &err);
-        else ll_cuda_select_portable_version(version, &err);
-        ll_kernel_variant got;
-        ll_attn_params p = {.shape = *s, .threshold = -INFINITY};
-        if (ll_cuda_pick(s, gt_variant_for(s), &got, &p.tiling, &err) != LL_OK) break;
-        ll_cuda_args a = {.q = dq, .k = dk, .v = dv, .o = d_o, .lse = dlse};
-        double dense_ms = time_forward(&p, &a, &err);
-        GT_CHECK(dense_ms > 0, "bench v%d dense: %s", version, err.msg);
-        if (dense_ms <= 0) continue;
-        printf("  %s v%d %dx%dx%dx%d %s tile %dx%d: dense %8.2f ms %6.1f TFLOP/s (floor at 800 TFLOP/s: %.2f ms)\n",
-               ll_kernel_variant_name(got), version, s->B, s->H, s->N, s->D, ll_dtype_name(s->dtype), p.tiling.block_m, p.tiling.block_n, dense_ms,
-               dense_flops / dense_ms * 1e-9, dense_flops / 800e12 * 1e3);
+    ll_kernel_variant got;
+    ll_attn_params p = {.shape = *s, .threshold = -INFINITY};
+    if (st == LL_OK) {
+        st = ll_cuda_pick(s, gt_variant_for(s), &got, &p.tiling, &err);
+        GT_CHECK(st == LL_OK, "bench %dx%dx%dx%d: %s", s->B, s->H, s->N, s->D, err.msg);
+    }
+    ll_cuda_args a = {.q = dq, .k = dk, .v = dv, .o = d_o, .lse = dlse};
+    double dense_ms = st == LL_OK ? time_forward(&p, &a, &err) : -1;
+    if (st == LL_OK) GT_CHECK(dense_ms > 0, "bench dense: %s", err.msg);
+    if (dense_ms > 0) {
+        printf("  %s %dx%dx%dx%d %s tile %dx%d: dense %8.2f ms %6.1f TFLOP/s (floor at 800 TFLOP/s: %.2f ms)\n",
+               ll_cuda_kernel_name(got), s->B, s->H, s->N, s->D, ll_dtype_name(s->dtype), p.tiling.block_m,
+               p.tiling.block_n, dense_ms, dense_flops / dense_ms * 1e-9, dense_flops / 800e12 * 1e3);
         // skip mode: full lists, then random lists at k = 0.5, 0.25
         ll_skip_list list = {0};
         int qts = ll_q_tiles(s, &p.tiling), kts = ll_k_tiles(s, &p.tiling);
-        if (ll_skip_list_alloc(&list, s->B, s->H, qts, kts, LL_END_EXCLUSIVE, &err) != LL_OK) break;
+        st = ll_skip_list_alloc(&list, s->B, s->H, qts, kts, LL_END_EXCLUSIVE, &err);
         size_t list_bytes = ll_skip_list_rows(&list) * (size_t)ll_skip_list_row_len(kts) * sizeof(int32_t);
         int32_t *d_read = NULL, *d_write = NULL;
-        st = ll_cuda_malloc((void **)&d_read, list_bytes, &err);
+        if (st == LL_OK) st = ll_cuda_malloc((void **)&d_read, list_bytes, &err);
         if (st == LL_OK) st = ll_cuda_malloc((void **)&d_write, list_bytes, &err);
         const double kept_targets[] = {1.0, 0.5, 0.25};
         for (int ki = 0; ki < 3 && st == LL_OK; ki++) {
@@ -120,7 +118,7 @@ static void bench_shape(const ll_shape *s) {
             a.write_list = d_write;
             a.encoding = LL_END_EXCLUSIVE;
             double ms = time_forward(&p, &a, &err);
-            GT_CHECK(ms > 0, "bench v%d k=%.2f: %s", version, k, err.msg);
+            GT_CHECK(ms > 0, "bench k=%.2f: %s", k, err.msg);
             if (ms <= 0) break;
             if (ki == 0)
                 printf("      skip mode, full lists: %8.2f ms (%.3f x dense: criterion + list overhead)\n", ms,
@@ -133,8 +131,6 @@ static void bench_shape(const ll_shape *s) {
         ll_cuda_free(d_write);
         ll_skip_list_free(&list);
     }
-    if (hopper) ll_cuda_select_hopper_version(0, &err);
-    else ll_cuda_select_portable_version(0, &err);
     ll_cuda_free(dq);
     ll_cuda_free(dk);
     ll_cuda_free(dv);

@@ -1,9 +1,11 @@
 // gpu_test.c: GPU tests of the LiteAttention kernels against the CPU
 // reference (the oracle: same tiles, same visiting order, same criterion).
 //   ./build/gpu_test            every test on the portable kernel, then the timings
-//   ./build/gpu_test --kernel hopper [--version N]   the same tests on the Hopper kernel
-//   ./build/gpu_test --small    small shapes only (for compute-sanitizer)
+//   ./build/gpu_test --kernel hopper   the same tests on the Hopper kernel
+//   ./build/gpu_test --small    small shapes only
+//   ./build/gpu_test --tiny     a handful of cases, one of each kind (for compute-sanitizer)
 //   ./build/gpu_test --no-bench / --bench-only
+// (Earlier kernel versions check themselves: `make dev-kernels`, kernels/dev/.)
 // What is checked:
 //   - O and LSE vs the fp64 reference: relative L2 of O < 1e-2 (bf16) and
 //     < 2e-3 (fp16), LSE max abs error < 1e-3, every element written (O and
@@ -12,9 +14,12 @@
 //     lies within 1e-3 (log2 units) of the threshold (counted and printed);
 //   - 20-step chains with evolving lists (thresholds -6, -10; both encodings);
 //   - dense mode == skip mode at threshold -inf, bit for bit;
+//   - exact ties (a repeated key tile: criterion exactly 0) marked at
+//     threshold 0 and kept just below it; a NaN criterion never marks;
 //   - must-do / must-skip at D = 64, 96, 128 with N not a multiple of the tile;
-//   - corrupt read lists and write-list overflow reported, never walked;
-//   - the context API (double buffers, reset, enable) and the GPU tile maps;
+//   - corrupt read lists reported, never walked; rows that need more entries
+//     than a row holds fitted as the reference fits them, and counted;
+//   - the GPU tile maps;
 //   - API misuse answered with clear errors.
 #include "gpu_test.h"
 
@@ -25,6 +30,7 @@
 
 #include "dtype.h"
 #include "rng.h"
+#include "skip_decision.h"
 #include "skip_list.h"
 #include "tile_maps.h"
 #include "tile_overrides.h"
@@ -92,11 +98,13 @@ typedef struct {
     float *lse;
     int32_t *read, *write;
     uint8_t *flags;
+    int *fitted;  // the kernel's count of write-list rows that needed the fit rule
 } dev_call;
 
 static void dev_call_free(dev_call *d) {
     ll_cuda_free(d->q); ll_cuda_free(d->k); ll_cuda_free(d->v); ll_cuda_free(d->o);
     ll_cuda_free(d->lse); ll_cuda_free(d->read); ll_cuda_free(d->write); ll_cuda_free(d->flags);
+    ll_cuda_free(d->fitted);
     memset(d, 0, sizeof *d);
 }
 
@@ -113,6 +121,7 @@ static ll_status dev_call_alloc(dev_call *d, const ll_shape *s, const ll_tiling 
     LL_TRY(ll_cuda_malloc((void **)&d->read, list_bytes, err));
     LL_TRY(ll_cuda_malloc((void **)&d->write, list_bytes, err));
     LL_TRY(ll_cuda_malloc((void **)&d->flags, (size_t)ll_k_tiles(s, t), err));
+    LL_TRY(ll_cuda_malloc((void **)&d->fitted, sizeof(int), err));
     LL_TRY(ll_cuda_upload(d->q, q, bytes, err));
     LL_TRY(ll_cuda_upload(d->k, k, bytes, err));
     LL_TRY(ll_cuda_upload(d->v, v, bytes, err));
@@ -124,6 +133,7 @@ typedef struct {
     uint16_t *o;
     float *lse;
     ll_skip_list write;  // valid when the call had a write list
+    int fitted_rows;     // of the write list: rows that needed the fit rule
 } gpu_result;
 
 static void gpu_result_free(gpu_result *r) {
@@ -153,6 +163,8 @@ static ll_status gpu_call(const ll_attn_params *p, dev_call *d, const ll_skip_li
         a.read_list = d->read;
         a.write_list = d->write;
         a.encoding = read->encoding;
+        a.fitted_rows = d->fitted;
+        LL_TRY(ll_cuda_memset(d->fitted, 0, sizeof(int), err));
         if (flags) {
             LL_TRY(ll_cuda_upload(d->flags, flags, (size_t)read->k_tiles, err));
             a.key_tile_flags = d->flags;
@@ -166,6 +178,7 @@ static ll_status gpu_call(const ll_attn_params *p, dev_call *d, const ll_skip_li
         LL_TRY(ll_skip_list_alloc(&r->write, read->B, read->H, read->q_tiles, read->k_tiles, read->encoding, err));
         size_t lb = ll_skip_list_rows(read) * (size_t)ll_skip_list_row_len(read->k_tiles) * sizeof(int32_t);
         LL_TRY(ll_cuda_download(r->write.data, d->write, lb, err));
+        LL_TRY(ll_cuda_download(&r->fitted_rows, d->fitted, sizeof(int), err));
     }
     return LL_OK;
 }
@@ -226,11 +239,12 @@ static void check_outputs(const char *what, const ll_shape *s, const gpu_result 
 
 // The list writer replayed on the host over a read row with the reference's
 // decisions (from its crit values), except the tie tiles selected by `flip`,
-// whose decision is inverted. out needs 2 * k_tiles + 4 ints.
-static void replay_row(const int32_t *rr, ll_list_encoding enc, const uint8_t *flags, const float *crit_row,
-                       float thr, const int *ties, int n_ties, unsigned flip, int32_t *out) {
+// whose decision is inverted; the row fitted as the writer fits it. out needs
+// 2 * k_tiles + 4 ints.
+static void replay_row(const int32_t *rr, int k_tiles, ll_list_encoding enc, const uint8_t *flags,
+                       const float *crit_row, float thr, const int *ties, int n_ties, unsigned flip, int32_t *out) {
     ll_list_writer w;
-    ll_list_writer_begin(&w, out);
+    ll_list_writer_begin(&w, out + 1);
     int computed = 0;
     for (int i = 0; i < rr[0]; i += 2) {
         int32_t start = rr[1 + i], end = rr[2 + i];
@@ -240,7 +254,7 @@ static void replay_row(const int32_t *rr, ll_list_encoding enc, const uint8_t *f
                 ll_list_writer_tile(&w, kt, 0);
                 continue;
             }
-            int keep = computed == 0 || f == LL_TILE_MUST_DO || !(crit_row[kt] <= thr);
+            int keep = ll_tile_keep(computed, f == LL_TILE_MUST_DO, ll_crit_negligible(crit_row[kt], thr));
             for (int t = 0; t < n_ties; t++)
                 if (ties[t] == kt && ((flip >> t) & 1u)) keep = !keep;
             computed++;
@@ -248,7 +262,7 @@ static void replay_row(const int32_t *rr, ll_list_encoding enc, const uint8_t *f
         }
         ll_list_writer_range_end(&w, end);
     }
-    ll_list_writer_finish(&w);
+    ll_list_writer_finish(&w, out, k_tiles);
 }
 
 static int rows_equal(const int32_t *a, const int32_t *b) {
@@ -287,7 +301,7 @@ static list_stats compare_lists(const ll_skip_list *read, const ll_skip_list *gp
                 const int32_t *rr = ll_skip_list_row(read, b, h, qt);
                 const int32_t *gr = ll_skip_list_row(gpu, b, h, qt), *fr = ll_skip_list_row(ref, b, h, qt);
                 const float *cr = crit + (((size_t)b * read->H + h) * read->q_tiles + qt) * (size_t)K;
-                replay_row(rr, read->encoding, flags, cr, thr, NULL, 0, 0, scratch);
+                replay_row(rr, K, read->encoding, flags, cr, thr, NULL, 0, 0, scratch);
                 if (!rows_equal(scratch, fr)) st.replay_bad++;  // the replay must reproduce the reference
                 if (rows_equal(gr, fr)) {
                     st.equal++;
@@ -299,7 +313,7 @@ static list_stats compare_lists(const ll_skip_list *read, const ll_skip_list *gp
                 int ok = 0;
                 if (n_ties <= 12)
                     for (unsigned flip = 1; !ok && flip < (1u << n_ties); flip++) {
-                        replay_row(rr, read->encoding, flags, cr, thr, ties, n_ties, flip, scratch);
+                        replay_row(rr, K, read->encoding, flags, cr, thr, ties, n_ties, flip, scratch);
                         if (rows_equal(scratch, gr)) {
                             ok = 1;
                             st.tie_tiles += __builtin_popcount(flip);
@@ -400,13 +414,19 @@ static void run_case(const case_cfg *c) {
     if (st == LL_OK) st = gpu_call(&p, &d, c->skip ? &read : NULL, c->flags, &g, &err);
     GT_CHECK(st == LL_OK, "%s: GPU call failed: %s", what, err.msg);
     ll_reference_options opt = {.use_fp64 = 1, .check_inputs = 1};
+    int ref_fitted = 0;
     ll_status rs = ll_reference_forward(&p, &opt, q, k, v, c->skip ? &read : NULL, c->skip ? &ref_write : NULL,
-                                        o_ref, lse_ref, c->skip ? crit : NULL, &err);
+                                        o_ref, lse_ref, c->skip ? crit : NULL, &ref_fitted, &err);
     GT_CHECK(rs == LL_OK, "%s: reference failed: %s", what, err.msg);
     if (st == LL_OK && rs == LL_OK) {
         check_outputs(what, s, &g, o_ref, lse_ref);
+        long ties_before = g_ties;
         if (c->skip) check_lists(what, &read, &g.write, &ref_write, crit, c->flags, c->threshold, &g_ties);
-        if (c->skip && c->flags) {  // overrides: must-skip never in a written list, must-do always
+        GT_CHECK(g.fitted_rows == ref_fitted || g_ties > ties_before,
+                 "%s: %d rows fitted by the kernel, %d by the reference", what, g.fitted_rows, ref_fitted);
+        // overrides: must-do always in a written list, must-skip never (the cases' must-skip tile is the
+        // first visited, never inside a gap the fit rule merges)
+        if (c->skip && c->flags) {
             long bad = 0;
             uint8_t *keep = malloc((size_t)kts);
             for (size_t r = 0; r < ll_skip_list_rows(&g.write); r++) {
@@ -455,34 +475,37 @@ static void test_dense_and_skip(int small) {
             }
 }
 
+// One skip-mode case with must-do tokens in the middle and must-skip padding
+// at the end that covers the partial last tile and part of the one before it.
+static void run_override_case(const ll_shape *s, ll_list_encoding enc, uint64_t seed) {
+    ll_kernel_variant got;
+    ll_tiling t;
+    ll_error err;
+    GT_OK(ll_cuda_pick(s, gt_variant_for(s), &got, &t, &err), &err);
+    int kts = ll_k_tiles(s, &t);
+    ll_token_range must_do = {s->N / 3, s->N / 3 + 10}, must_skip = {s->N - t.block_n - 20, s->N};
+    ll_overrides ov = {.must_do = &must_do, .n_must_do = 1, .must_skip = &must_skip, .n_must_skip = 1};
+    uint8_t *flags = malloc((size_t)kts);
+    GT_OK(ll_key_tile_flags(s->N, t.block_n, &ov, flags, &err), &err);
+    int n_do = 0, n_skip = 0;
+    for (int kt = 0; kt < kts; kt++) {
+        n_do += flags[kt] == LL_TILE_MUST_DO;
+        n_skip += flags[kt] == LL_TILE_MUST_SKIP;
+    }
+    GT_CHECK(n_do >= 1 && n_skip >= 1, "override flags: %d must-do, %d must-skip tiles", n_do, n_skip);
+    case_cfg c = {.shape = *s, .kind = GT_CLUSTERED, .seed = seed, .skip = 1, .threshold = -6.0f, .enc = enc,
+                  .flags = flags};
+    run_case(&c);
+    free(flags);
+}
+
 static void test_overrides(int small) {
     printf("must-do / must-skip key tiles (N not a multiple of the tile)\n");
     const int Ds[] = {64, 96, 128};
     for (int di = 0; di < 3; di++)
         for (int e = 0; e < 2; e++) {
             ll_shape s = {1, small ? 300 : 1000, 2, Ds[di], di == 1 ? LL_FP16 : LL_BF16};
-            ll_kernel_variant got;
-            ll_tiling t;
-            ll_error err;
-            GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &t, &err), &err);
-            int kts = ll_k_tiles(&s, &t);
-            // must-do: text-like tokens in the middle; must-skip: padding at the end that
-            // covers the partial last tile and part of the one before it
-            ll_token_range must_do = {s.N / 3, s.N / 3 + 10}, must_skip = {s.N - t.block_n - 20, s.N};
-            ll_overrides ov = {.must_do = &must_do, .n_must_do = 1, .must_skip = &must_skip, .n_must_skip = 1};
-            uint8_t *flags = malloc((size_t)kts);
-            GT_OK(ll_key_tile_flags(s.N, t.block_n, &ov, flags, &err), &err);
-            int n_do = 0, n_skip = 0;
-            for (int kt = 0; kt < kts; kt++) {
-                n_do += flags[kt] == LL_TILE_MUST_DO;
-                n_skip += flags[kt] == LL_TILE_MUST_SKIP;
-            }
-            GT_CHECK(n_do >= 1 && n_skip >= 1, "override flags: %d must-do, %d must-skip tiles", n_do, n_skip);
-            case_cfg c = {.shape = s, .kind = GT_CLUSTERED, .seed = 77u + (uint64_t)di, .skip = 1,
-                          .threshold = -6.0f, .enc = e ? LL_END_INCLUSIVE_PRODUCTION : LL_END_EXCLUSIVE,
-                          .flags = flags};
-            run_case(&c);
-            free(flags);
+            run_override_case(&s, e ? LL_END_INCLUSIVE_PRODUCTION : LL_END_EXCLUSIVE, 77u + (uint64_t)di);
         }
 }
 
@@ -567,7 +590,7 @@ static void test_chains(int small) {
                 if (st == LL_OK) st = gpu_call(&p, &d, &read, NULL, &g, &err);
                 GT_CHECK(st == LL_OK, "%s: GPU call failed: %s", what, err.msg);
                 ll_reference_options opt = {.use_fp64 = 1, .check_inputs = 0};
-                ll_status rs = ll_reference_forward(&p, &opt, q, k, v, &read, &ref_write, o_ref, lse_ref, crit, &err);
+                ll_status rs = ll_reference_forward(&p, &opt, q, k, v, &read, &ref_write, o_ref, lse_ref, crit, NULL, &err);
                 GT_CHECK(rs == LL_OK, "%s: reference failed: %s", what, err.msg);
                 if (st != LL_OK || rs != LL_OK) {
                     gpu_result_free(&g);
@@ -602,8 +625,117 @@ static void test_chains(int small) {
         }
 }
 
-// Corrupt read lists are reported at sync and never walked; a write-list row
-// that would not fit is reported and left unwritten (as the reference does).
+// Rows (of an exclusive-encoded list) that compute key tile kt.
+static long rows_keeping(const ll_skip_list *l, int kt) {
+    uint8_t *keep = malloc((size_t)l->k_tiles);
+    long n = 0;
+    for (size_t r = 0; r < ll_skip_list_rows(l); r++) {
+        ll_skip_list_row_to_keep(l->data + r * (size_t)ll_skip_list_row_len(l->k_tiles), l->k_tiles, l->encoding, keep);
+        n += keep[kt];
+    }
+    free(keep);
+    return n;
+}
+
+// lib/skip_decision.h's tie and NaN rules with the kernel's own tiles (4 key
+// tiles): key tile 2 is an exact copy of key tile 3, the first visited, so
+// its criterion is exactly 0 in every row: threshold 0 marks it everywhere
+// (crit <= threshold; '<' would keep it), the float just below 0 nowhere, as
+// in the reference. Then query row 0 = (1e38, 0, ...) and key dim 0 = 8 at the
+// first token of tiles 3 and 2 (0.5 elsewhere): row 0's scores there overflow
+// fp32 to +inf, its term at tile 2 is inf - inf = NaN, and a NaN criterion
+// never marks: query tile 0 keeps tile 2, the other query tiles mark it.
+static void test_exact_ties(void) {
+    printf("exact ties and NaN criteria (lib/skip_decision.h)\n");
+    const int Ds[] = {64, 128};
+    for (int di = 0; di < 2; di++) {
+        ll_shape s = {1, 0, 2, Ds[di], LL_BF16};
+        ll_error err;
+        ll_kernel_variant got;
+        ll_attn_params p = {.threshold = 0.0f};
+        s.N = 1000;  // any N: only the tiling is wanted
+        GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
+        const int bn = p.tiling.block_n;
+        s.N = 4 * bn;
+        p.shape = s;
+        int qts = ll_q_tiles(&s, &p.tiling), kts = ll_k_tiles(&s, &p.tiling);
+        size_t n = ll_shape_elems(&s), token = (size_t)s.H * s.D;
+        uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
+        float *o_ref = malloc(n * sizeof(float)), *crit = malloc(sizeof(float) * (size_t)s.H * qts * kts);
+        gt_make_inputs(&s, GT_RANDOM, 606u + (uint64_t)di, 0, q, k, v);
+        memcpy(k + 2 * (size_t)bn * token, k + 3 * (size_t)bn * token, sizeof(uint16_t) * token * bn);
+        ll_skip_list read = {0}, ref = {0};
+        GT_OK(ll_skip_list_alloc(&read, 1, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
+        GT_OK(ll_skip_list_alloc(&ref, 1, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
+        ll_skip_list_fill_full(&read);
+        ll_reference_options opt = {.use_fp64 = 0, .check_inputs = 1};
+        dev_call d;
+        ll_status st = dev_call_alloc(&d, &s, &p.tiling, q, k, v, &err);
+        GT_CHECK(st == LL_OK, "ties D=%d: %s", s.D, err.msg);
+        const float thresholds[] = {0.0f, nextafterf(0.0f, -1.0f)};
+        for (int ti = 0; ti < 2 && st == LL_OK; ti++) {
+            p.threshold = thresholds[ti];
+            gpu_result g = {0};
+            st = gpu_call(&p, &d, &read, NULL, &g, &err);
+            GT_CHECK(st == LL_OK, "ties D=%d: GPU call failed: %s", s.D, err.msg);
+            GT_OK(ll_reference_forward(&p, &opt, q, k, v, &read, &ref, o_ref, NULL, crit, NULL, &err), &err);
+            long rows = (long)ll_skip_list_rows(&read), zeros = 0;
+            for (long r = 0; r < rows; r++) zeros += crit[r * kts + 2] == 0.0f;
+            GT_CHECK(zeros == rows, "ties D=%d: the reference's criterion of the copied tile is 0 in %ld of %ld rows",
+                     s.D, zeros, rows);
+            long want = ti == 0 ? 0 : rows;
+            GT_CHECK(rows_keeping(&ref, 2) == want, "ties D=%d thr=%g: the reference keeps the tie in %ld of %ld rows",
+                     s.D, (double)p.threshold, rows_keeping(&ref, 2), rows);
+            if (st == LL_OK) {
+                GT_CHECK(rows_keeping(&g.write, 2) == want && rows_keeping(&g.write, 3) == rows,
+                         "ties D=%d thr=%g: the kernel keeps the tie in %ld of %ld rows (want %ld)", s.D,
+                         (double)p.threshold, rows_keeping(&g.write, 2), rows, want);
+                printf("    D=%d %s threshold %-13g tie tile kept in %ld of %ld rows (reference %ld)\n", s.D,
+                       ll_cuda_kernel_name(got), (double)p.threshold, rows_keeping(&g.write, 2), rows,
+                       rows_keeping(&ref, 2));
+            }
+            gpu_result_free(&g);
+        }
+        // the NaN criterion
+        for (size_t t = 0; t < (size_t)s.N; t++)
+            for (int h = 0; h < s.H; h++) {
+                size_t i = (t * s.H + h) * s.D;
+                k[i] = ll_float_to_half(LL_BF16, t == 3 * (size_t)bn || t == 2 * (size_t)bn ? 8.0f : 0.5f);
+                if (t == 0)
+                    for (int dd = 0; dd < s.D; dd++) q[i + dd] = ll_float_to_half(LL_BF16, dd == 0 ? 1e38f : 0.0f);
+            }
+        p.threshold = 0.0f;
+        if (st == LL_OK) st = ll_cuda_upload(d.q, q, n * 2, &err);
+        if (st == LL_OK) st = ll_cuda_upload(d.k, k, n * 2, &err);
+        gpu_result g = {0};
+        if (st == LL_OK) st = gpu_call(&p, &d, &read, NULL, &g, &err);
+        GT_CHECK(st == LL_OK, "NaN criterion D=%d: GPU call failed: %s", s.D, err.msg);
+        GT_OK(ll_reference_forward(&p, &opt, q, k, v, &read, &ref, o_ref, NULL, crit, NULL, &err), &err);
+        if (st == LL_OK) {
+            uint8_t keep_g[4], keep_r[4];
+            long bad = 0;
+            for (int h = 0; h < s.H; h++)
+                for (int qt = 0; qt < qts; qt++) {
+                    ll_skip_list_row_to_keep(ll_skip_list_row(&g.write, 0, h, qt), kts, LL_END_EXCLUSIVE, keep_g);
+                    ll_skip_list_row_to_keep(ll_skip_list_row(&ref, 0, h, qt), kts, LL_END_EXCLUSIVE, keep_r);
+                    float c = crit[((size_t)h * qts + qt) * kts + 2];
+                    int want = qt == 0;  // NaN in query tile 0, exactly 0 elsewhere
+                    bad += (want ? !isnan(c) : c != 0.0f) || keep_r[2] != want || keep_g[2] != want;
+                }
+            GT_CHECK(bad == 0, "NaN criterion D=%d: %ld rows decide tile 2 otherwise than 'a NaN never marks'", s.D,
+                     bad);
+            printf("    D=%d %s NaN criterion in query tile 0: %s\n", s.D, ll_cuda_kernel_name(got),
+                   bad ? "MISDECIDED" : "kept, other query tiles marked, as the reference");
+        }
+        gpu_result_free(&g);
+        dev_call_free(&d);
+        ll_skip_list_free(&read);
+        ll_skip_list_free(&ref);
+        free(q); free(k); free(v); free(o_ref); free(crit);
+    }
+}
+
+// Corrupt read lists are reported at sync and never walked.
 static void test_device_list_errors(void) {
     printf("device-side list errors\n");
     ll_shape s = {1, 300, 2, 64, LL_BF16};
@@ -642,44 +774,85 @@ static void test_device_list_errors(void) {
         GT_CHECK(ll_cuda_sync(&err) == LL_OK, "the device error must be reported once: %s", err.msg);
     }
 
-    // Overflow: with every odd key tile must-skip the writer alternates
-    // open/close; k_tiles odd gives k_tiles + 1 entries, more than a row of
-    // k_tiles + 1 ints holds (checked only while the layout is that tight).
-    if (kts % 2 == 1 && kts >= 3 && ll_skip_list_row_len(kts) - 1 < kts + 1) {
-        uint8_t *flags = calloc((size_t)kts, 1);
-        for (int kt = 1; kt < kts; kt += 2) flags[kt] = LL_TILE_MUST_SKIP;
-        ll_skip_list_fill_full(&read);
-        gpu_result g = {0};
-        ll_error_clear(&err);
-        ll_status st = gpu_call(&p, &d, &read, flags, &g, &err);
-        GT_CHECK(st == LL_ERR_INVALID && strstr(err.msg, "write list"), "write-list overflow not reported: %s / %s",
-                 ll_status_name(st), err.msg);
-        printf("    overflow -> %s\n", err.msg);
-        ll_skip_list ref_write = {0};
-        float *o_ref = malloc(n * sizeof(float));
-        GT_OK(ll_skip_list_alloc(&ref_write, s.B, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
-        p.key_tile_flags = flags;
-        ll_status rs = ll_reference_forward(&p, NULL, q, k, v, &read, &ref_write, o_ref, NULL, NULL, &err);
-        GT_CHECK(rs == LL_ERR_INVALID, "the reference must refuse the overflow too: %s", ll_status_name(rs));
-        p.key_tile_flags = NULL;
-        // the row was left unwritten (still the 0xFF poison)
-        if (g.write.data) {
-            GT_CHECK(g.write.data[0] == -1, "an overflowing row must be left unwritten (row[0] = %d)", g.write.data[0]);
-        } else {
-            int32_t first = 0;
-            GT_OK(ll_cuda_download(&first, d.write, 4, &err), &err);
-            GT_CHECK(first == -1, "an overflowing row must be left unwritten (row[0] = %d)", first);
-        }
-        gpu_result_free(&g);
-        ll_skip_list_free(&ref_write);
-        free(o_ref);
-        free(flags);
-    } else {
-        printf("    overflow case skipped: k_tiles=%d, rows of %d ints\n", kts, ll_skip_list_row_len(kts));
-    }
     dev_call_free(&d);
     ll_skip_list_free(&read);
     free(q); free(k); free(v);
+}
+
+// Write-list rows that need more entries than a row holds are fitted by the
+// fit rule (lib/skip_list.h), by the kernel exactly as by the reference, and
+// counted; the call succeeds. Threshold -inf, so the must-skip flags alone
+// decide:
+//   odd k_tiles, every odd key tile must-skip, one full read range: runs at
+//     K-1, K-3, ..., 0 need K + 1 entries; one merge (the highest gap);
+//   read ranges of three tiles touching each other (exclusive: start = the
+//     previous end), the middle tile of each must-skip: two runs per range,
+//     4 entries per 3 tiles; the gaps of 0 between ranges merge first,
+//     several per row.
+static void test_fitted_rows(void) {
+    printf("write-list rows fitted to the layout (the fit rule)\n");
+    for (int pattern = 0; pattern < 2; pattern++) {
+        ll_error err;
+        ll_kernel_variant got;
+        ll_shape s = {1, 1000, 2, 64, LL_BF16};
+        ll_attn_params p = {.threshold = -INFINITY};
+        GT_OK(ll_cuda_pick(&s, gt_variant_for(&s), &got, &p.tiling, &err), &err);
+        const int bn = p.tiling.block_n;
+        s.N = pattern == 0 ? 5 * bn - 20 : 12 * bn;  // 5 key tiles, the last partial; 12 key tiles
+        p.shape = s;
+        int qts = ll_q_tiles(&s, &p.tiling), kts = ll_k_tiles(&s, &p.tiling);
+        size_t n = ll_shape_elems(&s);
+        uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2);
+        float *o_ref = malloc(n * sizeof(float));
+        uint8_t *flags = calloc((size_t)kts, 1);
+        gt_make_inputs(&s, GT_RANDOM, 91u + (uint64_t)pattern, 0, q, k, v);
+        ll_skip_list read = {0}, ref = {0};
+        GT_OK(ll_skip_list_alloc(&read, 1, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
+        GT_OK(ll_skip_list_alloc(&ref, 1, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
+        if (pattern == 0) {
+            for (int kt = 1; kt < kts; kt += 2) flags[kt] = LL_TILE_MUST_SKIP;
+            ll_skip_list_fill_full(&read);
+        } else {
+            for (size_t r = 0; r < ll_skip_list_rows(&read); r++) {
+                int32_t *row = read.data + r * (size_t)ll_skip_list_row_len(kts);
+                row[0] = 0;
+                for (int start = kts - 1; start >= 2; start -= 3) {
+                    row[++row[0]] = start;
+                    row[++row[0]] = start - 3;
+                    flags[start - 1] = LL_TILE_MUST_SKIP;
+                }
+            }
+        }
+        GT_OK(ll_skip_list_validate(&read, "fit-rule read list", &err), &err);
+        p.key_tile_flags = flags;
+        int ref_fitted = -1;
+        GT_OK(ll_reference_forward(&p, NULL, q, k, v, &read, &ref, o_ref, NULL, NULL, &ref_fitted, &err), &err);
+        dev_call d;
+        gpu_result g = {0};
+        ll_status st = dev_call_alloc(&d, &s, &p.tiling, q, k, v, &err);
+        if (st == LL_OK) st = gpu_call(&p, &d, &read, flags, &g, &err);
+        GT_CHECK(st == LL_OK, "fit rule, pattern %d: the call must succeed: %s", pattern, err.msg);
+        long rows = (long)ll_skip_list_rows(&read);
+        GT_CHECK(ref_fitted == rows, "fit rule, pattern %d: the reference fitted %d of %ld rows", pattern, ref_fitted,
+                 rows);
+        if (st == LL_OK) {
+            GT_CHECK(lists_equal(&g.write, &ref), "fit rule, pattern %d: the kernel's rows differ from the reference's",
+                     pattern);
+            GT_CHECK(g.fitted_rows == ref_fitted, "fit rule, pattern %d: the kernel counted %d fitted rows, the "
+                     "reference %d", pattern, g.fitted_rows, ref_fitted);
+            GT_CHECK(ll_skip_list_validate(&g.write, "GPU write list", &err) == LL_OK, "%s", err.msg);
+            const int32_t *r0 = ll_skip_list_row(&g.write, 0, 0, 0);
+            printf("    %s k_tiles=%d pattern %d: %d of %ld rows fitted (reference %d), row 0 = [%d:", ll_cuda_kernel_name(got),
+                   kts, pattern, g.fitted_rows, rows, ref_fitted, r0[0]);
+            for (int i = 1; i <= r0[0] && i <= kts; i++) printf(" %d", r0[i]);
+            printf("]\n");
+        }
+        gpu_result_free(&g);
+        dev_call_free(&d);
+        ll_skip_list_free(&read);
+        ll_skip_list_free(&ref);
+        free(q); free(k); free(v); free(o_ref); free(flags);
+    }
 }
 
 // Misuse of the API: each answered with LL_ERR_INVALID and a message.
@@ -739,99 +912,30 @@ static void test_api_errors(void) {
     }
     GT_CHECK(ll_cuda_forward(other, &p, &a, &err) == LL_ERR_INVALID, "%s forward with the %s tiling must be refused",
              ll_kernel_variant_name(other), ll_kernel_variant_name(variant));
-    GT_CHECK(ll_cuda_select_portable_version(99, &err) == LL_ERR_INVALID, "version 99 must be refused");
     ll_cuda_free(dq);
     ll_cuda_free(do_);
     ll_cuda_free(dl);
 }
 
-// The context: lists double-buffered per layer on the device.
-static void test_context(void) {
-    printf("context API\n");
-    ll_shape s = {1, 700, 2, 128, LL_BF16};
-    ll_error err;
-    ll_cuda_ctx *ctx = NULL;
-    GT_CHECK(ll_cuda_ctx_create(&ctx, &s, 2, gt_variant_for(&s), LL_END_EXCLUSIVE, 0.5f, 1, &err) == LL_ERR_INVALID,
-             "positive threshold must be refused");
-    ll_shape one_tile = {1, 60, 2, 128, LL_BF16};
-    if (ll_skip_list_row_len(1) < 3)
-        GT_CHECK(ll_cuda_ctx_create(&ctx, &one_tile, 1, gt_variant_for(&one_tile), LL_END_EXCLUSIVE, -6.0f, 1, &err) ==
-                     LL_ERR_INVALID && !ctx,
-                 "a single key tile must be refused (the row layout cannot hold a full list)");
-    GT_OK(ll_cuda_ctx_create(&ctx, &s, 2, gt_variant_for(&s), LL_END_EXCLUSIVE, -6.0f, 1, &err), &err);
-    if (!ctx) return;
-    ll_tiling t = ll_cuda_ctx_tiling(ctx);
-    ll_attn_params p = {.shape = s, .tiling = t, .threshold = -6.0f};
-    int qts = ll_q_tiles(&s, &t), kts = ll_k_tiles(&s, &t);
-    size_t n = ll_shape_elems(&s);
-    uint16_t *q = malloc(n * 2), *k = malloc(n * 2), *v = malloc(n * 2), *o_ctx = malloc(n * 2);
-    ll_skip_list full = {0}, got = {0}, manual = {0};
-    GT_OK(ll_skip_list_alloc(&full, s.B, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
-    GT_OK(ll_skip_list_alloc(&got, s.B, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
-    GT_OK(ll_skip_list_alloc(&manual, s.B, s.H, qts, kts, LL_END_EXCLUSIVE, &err), &err);
-    ll_skip_list_fill_full(&full);
-    ll_skip_list_copy(&manual, &full);
-    GT_OK(ll_cuda_ctx_read_list(ctx, 0, &got, &err), &err);
-    GT_CHECK(lists_equal(&got, &full), "a new context reads full lists");
-    dev_call d;
-    gt_make_inputs(&s, GT_CLUSTERED, 9u, 0, q, k, v);
-    GT_OK(dev_call_alloc(&d, &s, &t, q, k, v, &err), &err);
-    for (int step = 0; step < 3; step++) {
-        GT_OK(ll_cuda_ctx_forward(ctx, 0, d.q, d.k, d.v, d.o, d.lse, 0.0f, &err), &err);
-        GT_OK(ll_cuda_sync(&err), &err);
-        GT_OK(ll_cuda_download(o_ctx, d.o, n * 2, &err), &err);
-        gpu_result g = {0};
-        GT_OK(gpu_call(&p, &d, &manual, NULL, &g, &err), &err);
-        GT_CHECK(g.o && memcmp(g.o, o_ctx, n * 2) == 0, "step %d: context output differs from the direct call", step);
-        GT_OK(ll_cuda_ctx_read_list(ctx, 0, &got, &err), &err);
-        GT_CHECK(g.write.data && lists_equal(&got, &g.write),
-                 "step %d: the context's next read list is not the call's write list", step);
-        if (g.write.data) ll_skip_list_copy(&manual, &g.write);
-        gpu_result_free(&g);
-    }
-    GT_OK(ll_cuda_ctx_read_list(ctx, 1, &got, &err), &err);
-    GT_CHECK(lists_equal(&got, &full), "layer 1 untouched by layer 0's steps");
-    GT_OK(ll_cuda_ctx_read_list(ctx, 0, &got, &err), &err);
-    GT_CHECK(ll_skip_list_validate(&got, "context list", &err) == LL_OK, "context list invalid: %s", err.msg);
-    ll_cuda_ctx_reset(ctx);
-    GT_OK(ll_cuda_ctx_read_list(ctx, 0, &got, &err), &err);
-    GT_CHECK(lists_equal(&got, &full), "reset makes the lists full");
-    // disabled: dense calls, lists untouched
-    ll_cuda_ctx_enable(ctx, 0);
-    GT_OK(ll_cuda_ctx_forward(ctx, 0, d.q, d.k, d.v, d.o, d.lse, 0.0f, &err), &err);
-    GT_OK(ll_cuda_sync(&err), &err);
-    GT_OK(ll_cuda_download(o_ctx, d.o, n * 2, &err), &err);
-    gpu_result dense = {0};
-    GT_OK(gpu_call(&p, &d, NULL, NULL, &dense, &err), &err);
-    GT_CHECK(dense.o && memcmp(dense.o, o_ctx, n * 2) == 0, "disabled context = dense call");
-    gpu_result_free(&dense);
-    ll_cuda_ctx_enable(ctx, 1);
-    GT_CHECK(ll_cuda_ctx_set_threshold(ctx, NAN, &err) == LL_ERR_INVALID, "NaN threshold refused");
-    GT_OK(ll_cuda_ctx_set_threshold(ctx, -INFINITY, &err), &err);
-    uint8_t *flags = calloc((size_t)kts, 1);
-    flags[0] = 3;
-    GT_CHECK(ll_cuda_ctx_set_key_tile_flags(ctx, flags, &err) == LL_ERR_INVALID, "flag value 3 refused");
-    flags[0] = LL_TILE_MUST_SKIP;
-    GT_OK(ll_cuda_ctx_set_key_tile_flags(ctx, flags, &err), &err);
-    GT_OK(ll_cuda_ctx_forward(ctx, 1, d.q, d.k, d.v, d.o, d.lse, 0.0f, &err), &err);
-    GT_OK(ll_cuda_ctx_read_list(ctx, 1, &got, &err), &err);
-    uint8_t *keep = malloc((size_t)kts);
-    long kept0 = 0;
-    for (size_t r = 0; r < ll_skip_list_rows(&got); r++) {
-        ll_skip_list_row_to_keep(got.data + r * (size_t)ll_skip_list_row_len(kts), kts, LL_END_EXCLUSIVE, keep);
-        kept0 += keep[0];
-    }
-    GT_CHECK(kept0 == 0, "must-skip tile 0 kept in %ld rows after a context step", kept0);
-    GT_CHECK(ll_cuda_ctx_forward(ctx, 2, d.q, d.k, d.v, d.o, d.lse, 0.0f, &err) == LL_ERR_INVALID,
-             "layer out of range refused");
-    free(keep);
-    free(flags);
-    dev_call_free(&d);
-    ll_skip_list_free(&full);
-    ll_skip_list_free(&got);
-    ll_skip_list_free(&manual);
-    free(q); free(k); free(v); free(o_ctx);
-    ll_cuda_ctx_destroy(ctx);
+// --tiny: one small case of each kind, for compute-sanitizer: dense, skip in
+// both encodings (partial last tiles), D = 96 (the portable kernel also under
+// --kernel hopper), must-do / must-skip.
+static void test_tiny_cases(void) {
+    printf("one small case of each kind\n");
+    case_cfg c = {.shape = {2, 200, 2, 64, LL_BF16}, .kind = GT_CLUSTERED, .seed = 5u, .threshold = -INFINITY};
+    run_case(&c);
+    c.skip = 1;
+    c.threshold = -6.0f;
+    c.enc = LL_END_EXCLUSIVE;
+    run_case(&c);
+    case_cfg d = {.shape = {1, 300, 2, 128, LL_FP16}, .kind = GT_CLUSTERED, .seed = 6u, .skip = 1,
+                  .threshold = -10.0f, .enc = LL_END_INCLUSIVE_PRODUCTION};
+    run_case(&d);
+    case_cfg e = {.shape = {1, 129, 2, 96, LL_BF16}, .kind = GT_CLUSTERED, .seed = 7u, .skip = 1,
+                  .threshold = -6.0f, .enc = LL_END_EXCLUSIVE};
+    run_case(&e);
+    ll_shape s = {1, 300, 2, 64, LL_BF16};
+    run_override_case(&s, LL_END_EXCLUSIVE, 8u);
 }
 
 // GPU tile maps vs ll_tile_map_compute.
@@ -971,7 +1075,7 @@ static void test_large(void) {
         float *crit = malloc(sizeof(float) * (size_t)s.B * s.H * qts * kts);
         ll_reference_options opt = {.use_fp64 = 0, .check_inputs = 0};
         double t0 = ll_now_seconds();
-        ll_status rs = ll_reference_forward(&p, &opt, q, k, v, &read, &ref_write, o_ref, lse_ref, crit, &err);
+        ll_status rs = ll_reference_forward(&p, &opt, q, k, v, &read, &ref_write, o_ref, lse_ref, crit, NULL, &err);
         GT_CHECK(rs == LL_OK, "large: fp32 reference failed: %s", err.msg);
         if (rs == LL_OK) {
             printf("    (fp32 reference took %.1f s)\n", ll_now_seconds() - t0);
@@ -993,11 +1097,11 @@ static void test_large(void) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);  // line by line, so a killed run still leaves its log
-    int small = 0, bench = 1, tests = 1, version = 0;
+    int small = 0, tiny = 0, bench = 1, tests = 1;
     static const struct option opts[] = {{"small", no_argument, NULL, 's'},
+                                         {"tiny", no_argument, NULL, 't'},
                                          {"no-bench", no_argument, NULL, 'n'},
                                          {"bench-only", no_argument, NULL, 'b'},
-                                         {"version", required_argument, NULL, 'v'},
                                          {"kernel", required_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -1005,9 +1109,9 @@ int main(int argc, char **argv) {
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 's': small = 1; bench = 0; break;
+        case 't': tiny = small = 1; bench = 0; break;
         case 'n': bench = 0; break;
         case 'b': tests = 0; break;
-        case 'v': version = atoi(optarg); break;
         case 'k':
             if (strcmp(optarg, "portable") == 0) gt_kernel = LL_KERNEL_PORTABLE;
             else if (strcmp(optarg, "hopper") == 0) gt_kernel = LL_KERNEL_HOPPER;
@@ -1017,9 +1121,13 @@ int main(int argc, char **argv) {
             }
             break;
         default:
-            printf("usage: gpu_test [--small] [--no-bench] [--bench-only] [--kernel portable|hopper] [--version N]\n");
+            printf("usage: gpu_test [--small | --tiny] [--no-bench] [--bench-only] [--kernel portable|hopper]\n");
             return ch == 'h' ? 0 : 2;
         }
+    }
+    if (optind < argc) {
+        printf("gpu_test: unexpected argument '%s'\n", argv[optind]);
+        return 2;
     }
     char name[256];
     int major = 0, minor = 0;
@@ -1029,26 +1137,26 @@ int main(int argc, char **argv) {
         printf("%s\n0 passed, 1 failed\n", err.msg);
         return ll_exit_code(st);
     }
-    st = gt_kernel == LL_KERNEL_HOPPER ? ll_cuda_select_hopper_version(version, &err)
-                                       : ll_cuda_select_portable_version(version, &err);
-    if (st != LL_OK) {
-        printf("%s\n0 passed, 1 failed\n", err.msg);
-        return 2;
-    }
-    printf("GPU: %s (sm_%d%d); portable kernel %s\n", name, major, minor,
-           ll_cuda_portable_version_summary(ll_cuda_portable_version()));
-    if (gt_kernel == LL_KERNEL_HOPPER)
-        printf("under test: hopper kernel %s (D=96 cases on the portable kernel)\n",
-               ll_cuda_hopper_version_summary(ll_cuda_hopper_version()));
+    printf("GPU: %s (sm_%d%d); under test: the %s kernel (%s)%s\n", name, major, minor,
+           ll_kernel_variant_name(gt_kernel), ll_cuda_kernel_name(gt_kernel),
+           gt_kernel == LL_KERNEL_HOPPER ? ", D=96 cases on the portable kernel" : "");
     double t0 = ll_now_seconds();
-    if (tests) {
+    if (tests && tiny) {
         test_api_errors();
         test_device_list_errors();
+        test_exact_ties();
+        test_fitted_rows();
+        test_tiny_cases();
+        printf("tests took %.1f s\n", ll_now_seconds() - t0);
+    } else if (tests) {
+        test_api_errors();
+        test_device_list_errors();
+        test_exact_ties();
+        test_fitted_rows();
         test_dense_and_skip(small);
         test_overrides(small);
         test_dense_equals_skip_inf();
         test_chains(small);
-        test_context();
         test_tile_maps(small);
         if (!small) test_large();
         printf("tie tiles (criterion within %.0e of the threshold, decided differently): %ld\n", (double)TIE_WINDOW,

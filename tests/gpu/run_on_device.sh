@@ -5,7 +5,7 @@
 #   tests/gpu/run_on_device.sh [LOG_DIR] [small|tests|full|bench] [portable|hopper]
 # small: gpu_test --small; tests: every test; full: tests and timings; bench:
 # timings only. Except for bench, compute-sanitizer memcheck and racecheck run
-# over `gpu_test --small` after. Logs go to LOG_DIR (default: $OUT when set,
+# over `gpu_test --tiny` after. Logs go to LOG_DIR (default: $OUT when set,
 # else build/), named <kernel>_*.log. SANITIZERS="memcheck" runs fewer tools.
 # Exit status 0 only if all passed.
 set -o pipefail
@@ -29,9 +29,9 @@ esac
 timeout "${GPU_TEST_TIMEOUT:-330}" ./build/gpu_test "${args[@]}" 2>&1 | tee "$log" | grep -E "FAIL|passed, .* failed|under test|tests took" || status=1
 if [ "$mode" != bench ]; then
     for tool in ${SANITIZERS:-memcheck racecheck}; do
-        echo "== compute-sanitizer --tool $tool ./build/gpu_test --small --no-bench --kernel $kernel"
+        echo "== compute-sanitizer --tool $tool ./build/gpu_test --tiny --no-bench --kernel $kernel"
         timeout "${SANITIZER_TIMEOUT:-120}" compute-sanitizer --tool "$tool" --error-exitcode 99 \
-            ./build/gpu_test --small --no-bench --kernel "$kernel" > "$log_dir/${kernel}_$tool.log" 2>&1
+            ./build/gpu_test --tiny --no-bench --kernel "$kernel" > "$log_dir/${kernel}_$tool.log" 2>&1
         rc=$?
         grep -E "ERROR SUMMARY|RACECHECK SUMMARY|passed, .* failed" "$log_dir/${kernel}_$tool.log" | tail -3
         [ $rc -eq 0 ] || { echo "$tool: exit status $rc"; status=1; }
