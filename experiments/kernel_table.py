@@ -8,7 +8,12 @@ usage: experiments/kernel_table.py KERNEL_BENCH_CSV   (the tables go to stdout)
 Table 1, dense speed per shape: median ms and dense-equivalent TFLOP/s of every kernel.
 Table 2, skipping: time at each kept fraction relative to the same kernel's dense time, for the
 litelab kernels and FlexAttention, with the targets (portable: k + 0.03, hopper: k + 0.02;
-full list vs dense: 3 % and 2 %). Every figure is read from the CSV; nothing is typed in.
+full list vs dense: 3 % and 2 %), the production kernel and FlexAttention beside them.
+Table 3, against FlashAttention-3 (when the CSV has fa3 rows): each skipping case's time over FA3's
+dense time at that shape (target k + 0.01), and litelab's time over the production kernel's on
+the same kind of mask and kept fraction (target <= 0.95; the two kernels use their own tiles, so
+the kept fractions differ slightly and are shown). Every figure is read from the CSV; nothing is
+typed in.
 """
 import csv
 import sys
@@ -66,7 +71,7 @@ def main(path):
             continue
         key = (s, r["mask"], float(r["target_kept"]) if r["target_kept"] else float(r["kept_fraction"]))
         cases[key][r["kernel"]] = (float(r["kept_fraction"]), float(r["ms_median"]) / base[0])
-    sparse_kernels = [k for k in kernels if family(k) or k == "flex_attention"]
+    sparse_kernels = [k for k in kernels if family(k) or k in ("production", "flex_attention")]
     print("| shape | mask | kept | " + " | ".join(sparse_kernels) + " |")
     print("|---|---|---|" + "---|" * len(sparse_kernels))
     for key in sorted(cases, key=lambda c: (shapes.index(c[0]), c[1], -c[2])):
@@ -90,6 +95,40 @@ def main(path):
             else:
                 cells.append(f"{ratio:.3f}")
         print(f"| {s} | {mask} | {kept_shown:.3f} | " + " | ".join(cells) + " |")
+    against_fa3(rows, shapes, dense)
+
+
+def against_fa3(rows, shapes, dense):
+    fa3 = {s: dense[("fa3", s)][0] for s in shapes if ("fa3", s) in dense}
+    if not fa3:
+        return
+    litelab = [k for k in dict.fromkeys(r["kernel"] for r in rows) if family(k) == "hopper"]
+    print("\nAgainst FlashAttention-3: time / FA3's dense time at the shape (target k + 0.01), and litelab / "
+          "production on the same mask kind and target kept fraction (target <= 0.95; **bold** = missed):\n")
+    print("| shape | mask | kernel | kept | ms | / FA3 dense | production kept | production ms | litelab / production |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    prod = {}
+    for r in rows:
+        if r["kernel"] == "production":
+            s = (int(r["B"]), int(r["H"]), int(r["N"]), int(r["D"]))
+            prod[(s, r["mask"], r["target_kept"] or "1")] = (float(r["kept_fraction"]), float(r["ms_median"]))
+    for r in rows:
+        s = (int(r["B"]), int(r["H"]), int(r["N"]), int(r["D"]))
+        if r["kernel"] not in litelab or s not in fa3:
+            continue
+        kept, ms = float(r["kept_fraction"]), float(r["ms_median"])
+        ratio = ms / fa3[s]
+        limit = kept + 0.01
+        text = f"{ratio:.3f} (≤{limit:.3f})"
+        p = prod.get((s, r["mask"] if r["mode"] != "dense" else "none", r["target_kept"] or "1"))
+        if p:
+            vs = ms / p[1]
+            vs_text = f"{vs:.3f}" if vs <= 0.95 else f"**{vs:.3f}**"
+            pcells = f"{p[0]:.3f} | {p[1]:.2f} | {vs_text}"
+        else:
+            pcells = " | | "
+        print(f"| {s} | {r['mask']} | {r['kernel']} | {kept:.3f} | {ms:.2f} | "
+              f"{'**' + text + '**' if ratio > limit else text} | {pcells} |")
 
 
 if __name__ == "__main__":
